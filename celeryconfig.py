@@ -1,0 +1,55 @@
+"""Celery settings: the one place that names queues and routes.
+
+Broker and result URLs are filled in from the Flask config (`REDIS_URL`) by
+`hub.extensions.celery_init_app`, so this file holds no secrets and is safe to
+import anywhere.
+"""
+from kombu import Queue
+
+# JSON only: a message must never be able to execute code on a worker.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+result_accept_content = ["json"]
+
+timezone = "UTC"
+enable_utc = True
+
+# At-least-once delivery: ack after the task ran, and put the message back if
+# the worker process dies mid-task. Handlers are idempotent (see the job ledger).
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_track_started = True
+result_expires = 24 * 3600
+broker_connection_retry_on_startup = True
+# Fail fast when Redis is down at publish time: the job ledger keeps the job
+# and the relay dispatches it later, so the API need not wait.
+broker_connection_timeout = 2
+broker_connection_max_retries = 1
+task_publish_retry = True
+task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                             "interval_max": 0.5}
+broker_transport_options = {
+    # Overridden from CELERY_VISIBILITY_TIMEOUT by celery_init_app.
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+}
+result_backend_transport_options = {"visibility_timeout": 3600}
+worker_send_task_events = True  # Flower shows live task state
+task_send_sent_event = True
+worker_hijack_root_logger = False
+
+QUEUES = ("default", "email", "files", "payments", "sync", "webhooks", "maintenance")
+task_default_queue = "default"
+task_queues = tuple(Queue(name) for name in QUEUES)
+task_routes = {
+    "hub.maintenance.*": {"queue": "maintenance"},
+    "hub.jobs.*": {"queue": "default"},
+}
+
+beat_scheduler = "redbeat.RedBeatScheduler"
+redbeat_key_prefix = "hub:redbeat"
+# A second beat process waits for this lock instead of double-firing.
+redbeat_lock_timeout = 60
+beat_max_loop_interval = 5

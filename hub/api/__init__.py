@@ -1,0 +1,30 @@
+"""HTTP resources: one folder per resource with routes.py and schemas.py."""
+from __future__ import annotations
+
+from flask import Flask
+
+from hub.errors import HubApi
+
+API_PREFIX = "/api/v1"
+
+api = HubApi(spec_kwargs={
+    "info": {"description": "Integration hub: accounts, jobs and integrations. "
+                            "Every response is the JSON envelope described in API.md."},
+})
+
+
+def register_blueprints(app: Flask) -> None:
+    """Bind the smorest Api and register every resource."""
+    from hub.api.access import SECURITY_SCHEMES
+    from hub.api.api_keys.routes import blp as api_keys_blp
+    from hub.api.audit.routes import blp as audit_blp
+    from hub.api.auth.routes import blp as auth_blp
+    from hub.api.health.routes import blp as health_blp
+    from hub.api.users.routes import blp as users_blp
+
+    api.init_app(app)
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp):
+        api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
+    api.register_blueprint(health_blp)

@@ -1,0 +1,130 @@
+"""Who is calling: JWT or API key, and what they may do.
+
+`auth_required` resolves the caller into a `Principal` (user or API key, its
+tenant and role) and documents the security schemes and 401/403 answers of
+the operation it decorates.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, Callable
+
+from flask import g, request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
+from flask_smorest import Blueprint
+
+from hub.errors import Forbidden, Unauthorized, error_response
+from hub.extensions import db, jwt
+from hub.models import ADMIN_ROLES, ApiKey, User, utcnow
+from hub.services import accounts, audit, tokens
+
+API_KEY_HEADER = "X-API-Key"
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    role: str
+    user: User | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.user and self.user.is_staff)
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor(self.tenant_id, self.user.id if self.user else None,
+                           self.api_key.id if self.api_key else None)
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def _authenticate(allow_api_key: bool) -> Principal:
+    plain = request.headers.get(API_KEY_HEADER)
+    if plain and allow_api_key:
+        key = accounts.authenticate_api_key(plain)
+        now = utcnow()
+        # Coarse on purpose: one write a minute per key, not one per request.
+        if key.last_used_at is None or now - key.last_used_at > KEY_TOUCH_INTERVAL:
+            key.last_used_at = now
+            db.session.commit()
+        return Principal(tenant_id=key.tenant_id, role=key.role, api_key=key)
+    if plain:
+        raise Unauthorized("This endpoint needs a user's access token, not an API key.")
+    verify_jwt_in_request()
+    user: User = get_current_user()
+    return Principal(tenant_id=user.tenant_id, role=user.role, user=user)
+
+
+def auth_required(*, admin: bool = False, allow_api_key: bool = True) -> Callable:
+    """Require a valid access token (or API key); `admin` needs owner/admin."""
+
+    def decorator(fn: Callable) -> Callable:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = _authenticate(allow_api_key)
+            if admin and not principal.is_admin:
+                raise Forbidden("This needs the admin or owner role.")
+            g.principal = principal
+            return fn(*args, **kwargs)
+
+        security = [{"bearerAuth": []}] + ([{"apiKey": []}] if allow_api_key else [])
+        responses: dict[str, Any] = {"401": "UNAUTHORIZED"}
+        if admin:
+            responses["403"] = "FORBIDDEN"
+        return Blueprint.doc(security=security, responses=responses)(wrapper)
+
+    return decorator
+
+
+def _jwt_error(message: str):
+    return error_response(401, message)
+
+
+def register_jwt_callbacks() -> None:
+    """Make every JWT failure a 401 envelope and check revocation."""
+
+    @jwt.user_lookup_loader
+    def _load_user(_header: dict, payload: dict) -> User | None:
+        try:
+            user_id = uuid.UUID(payload["sub"])
+        except (KeyError, ValueError, TypeError):
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.is_active or not user.tenant.is_active:
+            return None
+        return user
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header: dict, payload: dict) -> bool:
+        return tokens.is_token_revoked(payload)
+
+    jwt.user_lookup_error_loader(lambda _h, _p: _jwt_error("This account is not active."))
+    jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired."))
+    jwt.invalid_token_loader(lambda reason: _jwt_error("The token is not valid."))
+    jwt.unauthorized_loader(lambda reason: _jwt_error("Authentication is required: send "
+                                                      "'Authorization: Bearer <token>'."))
+    jwt.revoked_token_loader(lambda _h, _p: _jwt_error("The token has been revoked."))
+    jwt.needs_fresh_token_loader(lambda _h, _p: _jwt_error("A fresh login is required."))
+    jwt.token_verification_failed_loader(lambda _h, _p: _jwt_error("The token is not valid."))
+
+
+def refresh_claims() -> dict[str, Any]:
+    """Verify the request's refresh token and return its claims."""
+    verify_jwt_in_request(refresh=True)
+    return get_jwt()

@@ -1,0 +1,118 @@
+"""Register, login, refresh with rotation, logout, me."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_jwt_extended import decode_token, get_current_user, get_jwt
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import InvalidTokenError
+
+from hub.api.access import auth_required, current_principal, refresh_claims
+from hub.api.auth.schemas import (
+    LoginResultSchema,
+    LoginSchema,
+    LogoutSchema,
+    MeSchema,
+    RegisterResultSchema,
+    RegisterSchema,
+    TokenPairSchema,
+)
+from hub.envelope import HubBlueprint, set_message
+from hub.errors import BadRequest, Forbidden
+from hub.extensions import db, limiter
+from hub.services import accounts, audit, tokens
+
+blp = HubBlueprint("auth", __name__, url_prefix="/auth",
+                   description="Sign-up, login and token lifecycle.")
+
+
+def _login_account_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return "login-account:" + (accounts.normalize_email(email) if isinstance(email, str) else "")
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+@blp.route("/register", methods=["POST"])
+@blp.arguments(RegisterSchema)
+@blp.response(201, RegisterResultSchema)
+@blp.alt_response(403, response="FORBIDDEN", description="Sign-up is disabled.")
+@blp.alt_response(409, response="CONFLICT", description="The email is taken.")
+def register(data):
+    """Create a tenant and its owner, and log the owner in."""
+    if not current_app.config["ALLOW_SIGNUP"]:
+        raise Forbidden("Sign-up is disabled on this hub.")
+    user = accounts.register(data["tenant_name"], data["name"], data["email"], data["password"])
+    pair = tokens.issue_tokens(user)
+    db.session.commit()
+    set_message("Registered.")
+    return {**pair, "user": user, "tenant": user.tenant}
+
+
+@blp.route("/login", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"],
+               key_func=_login_account_key, deduct_when=_failed)
+@blp.arguments(LoginSchema)
+@blp.response(200, LoginResultSchema)
+@blp.alt_response(401, response="UNAUTHORIZED", description="Wrong email or password.")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many attempts.")
+def login(data):
+    """Exchange email and password for an access and a refresh token."""
+    user = accounts.authenticate(data["email"], data["password"])
+    pair = tokens.issue_tokens(user)
+    audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
+    db.session.commit()
+    set_message("Logged in.")
+    return {**pair, "user": user}
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, response="UNAUTHORIZED",
+                  description="Missing, expired, revoked or already used refresh token.")
+@blp.doc(security=[{"bearerAuth": []}],
+         description="Send the refresh token as `Authorization: Bearer <refresh token>`. "
+                     "It is spent: presenting it again revokes every token of its login.")
+def refresh():
+    """Spend a refresh token for a new access + refresh pair."""
+    claims = refresh_claims()
+    pair = tokens.rotate_refresh_token(claims, get_current_user())
+    set_message("Tokens refreshed.")
+    return pair
+
+
+@blp.route("/logout", methods=["POST"])
+@auth_required(allow_api_key=False)
+@blp.arguments(LogoutSchema, required=False)
+@blp.response(200)
+def logout(data):
+    """Revoke this access token, its login's refresh tokens, and the given refresh token."""
+    principal = current_principal()
+    claims = get_jwt()
+    tokens.revoke_token(claims)
+    raw_refresh = (data or {}).get("refresh_token")
+    if raw_refresh:
+        try:
+            refresh_payload = decode_token(raw_refresh, allow_expired=True)
+        except (InvalidTokenError, JWTExtendedException):
+            raise BadRequest("refresh_token is not a valid token.") from None
+        if refresh_payload.get("type") != "refresh" or refresh_payload.get("sub") != claims["sub"]:
+            raise BadRequest("refresh_token is not a refresh token of this user.")
+        tokens.revoke_token(refresh_payload)
+    tokens.revoke_session(claims)
+    audit.record(principal.actor, "user.logout", "user", principal.user.id)
+    db.session.commit()
+    set_message("Logged out.")
+    return None
+
+
+@blp.route("/me", methods=["GET"])
+@auth_required(allow_api_key=False)
+@blp.response(200, MeSchema)
+def me():
+    """The calling user and their tenant."""
+    user = current_principal().user
+    return {"user": user, "tenant": user.tenant}

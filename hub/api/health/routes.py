@@ -1,0 +1,44 @@
+"""Liveness and readiness probes (outside /api/v1, no auth)."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from hub.envelope import HubBlueprint, set_message
+from hub.errors import ServiceUnavailable
+from hub.extensions import limiter
+from hub.services import health
+
+blp = HubBlueprint("health", __name__, url_prefix="/health",
+                   description="Probes for load balancers and orchestrators.")
+limiter.exempt(blp)
+
+
+class LiveSchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "live"})
+
+
+class ReadySchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "ready"})
+    checks = ma.fields.Dict(metadata={"description": "database, redis and workers: "
+                                                     "{ok, error?, workers?} each."})
+
+
+@blp.route("/live", methods=["GET"])
+@blp.response(200, LiveSchema)
+def live():
+    """The process is up. Touches nothing else."""
+    return {"status": "live"}
+
+
+@blp.route("/ready", methods=["GET"])
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE",
+                  description="A dependency failed; `details.checks` says which.")
+def ready():
+    """Database, Redis and at least one Celery worker are reachable."""
+    ok, checks = health.readiness()
+    if not ok:
+        failed = ", ".join(name for name, r in checks.items() if not r["ok"])
+        raise ServiceUnavailable(f"Not ready: {failed}.", details={"checks": checks})
+    set_message("Ready.")
+    return {"status": "ready", "checks": checks}

@@ -1,0 +1,22 @@
+import marshmallow as ma
+
+from hub.api.schemas import email_field, name_field, password_field, role_field
+
+
+class UserCreateSchema(ma.Schema):
+    email = email_field(required=True)
+    name = name_field(required=True)
+    password = password_field(required=True)
+    role = role_field(load_default="member")
+
+
+class UserUpdateSchema(ma.Schema):
+    name = name_field()
+    role = role_field()
+    is_active = ma.fields.Boolean()
+    password = password_field()
+
+    @ma.validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Give at least one field to change.", "_schema")

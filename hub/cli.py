@@ -1,0 +1,70 @@
+"""`flask --app wsgi hub ...`: operator commands."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from hub.extensions import db
+from hub.models import ROLES, TIERS, Tenant, User
+from hub.services import accounts
+from hub.services.passwords import hash_password
+
+hub_cli = AppGroup("hub", help="Manage tenants and users.")
+
+
+@hub_cli.command("create-tenant")
+@click.argument("name")
+@click.option("--tier", type=click.Choice(TIERS), default="standard", show_default=True)
+def create_tenant(name: str, tier: str) -> None:
+    """Create a tenant and print its id."""
+    tenant = accounts.create_tenant(name, tier)
+    db.session.commit()
+    click.echo(str(tenant.id))
+
+
+@hub_cli.command("create-user")
+@click.option("--tenant", "tenant_id", required=True, type=click.UUID, help="Tenant id.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--staff", is_flag=True, help="Hub operator: sees all tenants' jobs, uses Flower.")
+@click.password_option(envvar="HUB_USER_PASSWORD",
+                       help="Prompted for when not given (or set HUB_USER_PASSWORD).")
+def create_user(tenant_id: uuid.UUID, email: str, name: str, role: str, staff: bool,
+                password: str) -> None:
+    """Create a user in a tenant and print its id."""
+    if db.session.get(Tenant, tenant_id) is None:
+        raise click.ClickException(f"no tenant {tenant_id}")
+    email = accounts.normalize_email(email)
+    if db.session.scalar(select(User).where(User.email == email)) is not None:
+        raise click.ClickException(f"a user with email {email} exists")
+    if len(password) < 10:
+        raise click.ClickException("the password needs at least 10 characters")
+    user = User(tenant_id=tenant_id, email=email, name=name, role=role, is_staff=staff,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    click.echo(str(user.id))
+
+
+@hub_cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo tenant and user once (DEMO_EMAIL, DEMO_PASSWORD); print them."""
+    email = accounts.normalize_email(os.environ.get("DEMO_EMAIL", "demo@example.com"))
+    password = os.environ.get("DEMO_PASSWORD")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if not password or len(password) < 10:
+            raise click.ClickException("set DEMO_PASSWORD (10+ characters) to create the demo user")
+        tenant = accounts.create_tenant("Demo", "standard")
+        user = User(tenant_id=tenant.id, email=email, name="Demo Owner", role="owner",
+                    is_staff=True, password_hash=hash_password(password))
+        db.session.add(user)
+        db.session.commit()
+        click.echo("Created the demo tenant and user.")
+    click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}")
+    click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")

@@ -1,0 +1,140 @@
+"""Settings: every knob the hub has, read from environment variables.
+
+This module is the one place that names settings. `load_config()` reads the
+environment when the app is created (never at import time) and
+`check_config()` refuses to start a production app with a missing or
+development secret.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any, Callable
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+# Placeholders used when a secret is not set outside production. Production
+# refuses them by value, so copying a development .env into production fails.
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production"
+DEV_FLOWER_BASIC_AUTH = "staff:staff"
+DEV_SECRETS = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "JWT_SECRET_KEY": DEV_JWT_SECRET_KEY,
+    "FLOWER_BASIC_AUTH": DEV_FLOWER_BASIC_AUTH,
+}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings are unusable; the message names the setting."""
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _int(value: str) -> int:
+    return int(value.strip())
+
+
+# name -> (parser, default). Defaults are for development; the README table
+# lists the same names. Keep the two in step.
+SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "HUB_ENV": (str, "development"),
+    "DATABASE_URL": (str, "sqlite:///instance/hub.db"),
+    "REDIS_URL": (str, "redis://127.0.0.1:6379/0"),
+    "SECRET_KEY": (str, None),
+    "JWT_SECRET_KEY": (str, None),
+    "JWT_ACCESS_TOKEN_MINUTES": (_int, 15),
+    "JWT_REFRESH_TOKEN_DAYS": (_int, 30),
+    "ALLOW_SIGNUP": (_bool, True),
+    "MAX_CONTENT_LENGTH": (_int, 10 * 1024 * 1024),
+    "FLOWER_BASIC_AUTH": (str, None),
+    "LOGIN_RATE_LIMIT_IP": (str, "20 per minute"),
+    "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
+    "API_RATE_LIMIT": (str, "600 per minute"),
+    "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
+    "HEALTH_WORKER_TIMEOUT": (_int, 1),
+    "LOG_LEVEL": (str, "INFO"),
+}
+
+
+def load_config(overrides: dict[str, Any] | None = None,
+                environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the app config from the environment, then apply `overrides`."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    cfg: dict[str, Any] = {}
+    for name, (parse, default) in SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            cfg[name] = default
+            continue
+        try:
+            cfg[name] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    cfg.update(overrides)
+
+    env = cfg["HUB_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"HUB_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    if env != "production":
+        for name, placeholder in DEV_SECRETS.items():
+            cfg[name] = cfg.get(name) or placeholder
+
+    cfg.update(_derived(cfg))
+    cfg.update(overrides)  # explicit overrides win over derived values too
+    return cfg
+
+
+def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Settings of the libraries we use, derived from ours."""
+    return {
+        "TESTING": cfg["HUB_ENV"] == "testing",
+        "SQLALCHEMY_DATABASE_URI": cfg["DATABASE_URL"],
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=cfg["JWT_ACCESS_TOKEN_MINUTES"]),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=cfg["JWT_REFRESH_TOKEN_DAYS"]),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        "RATELIMIT_STORAGE_URI": cfg["REDIS_URL"],
+        # If Redis is unreachable, keep limiting per process instead of
+        # letting everything through or failing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_DEFAULT": cfg["API_RATE_LIMIT"],
+        "API_TITLE": "Integration Hub API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Refuse settings that must not reach production; name the setting."""
+    if cfg["HUB_ENV"] != "production":
+        return
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        value = cfg.get(name)
+        if not value:
+            raise ConfigError(f"{name} must be set in production (HUB_ENV=production)")
+        if value == DEV_SECRETS[name]:
+            raise ConfigError(f"{name} is the development placeholder; set a real secret")
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"{name} is too short; use at least {MIN_SECRET_LENGTH} random characters")
+    flower = cfg.get("FLOWER_BASIC_AUTH")
+    if flower == DEV_FLOWER_BASIC_AUTH:
+        raise ConfigError("FLOWER_BASIC_AUTH is the development placeholder; set user:password")
+    if cfg["DATABASE_URL"].startswith("sqlite"):
+        raise ConfigError("DATABASE_URL points at SQLite; production needs PostgreSQL")

@@ -1,0 +1,103 @@
+"""Extensions, created unbound and bound to an app in `create_app`.
+
+Nothing here opens a connection at import time: the database engine, the
+Redis client and the Celery app are all made from the app's config.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from celery import Celery, Task
+from flask import Flask, current_app, request
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Stable constraint names so Alembic migrations are the same on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+migrate = Migrate()
+jwt = JWTManager()
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+limiter = Limiter(key_func=_client_ip)
+# async_mode is explicit: Flask-SocketIO would silently pick eventlet or
+# gevent if either happened to be installed.
+socketio = SocketIO(async_mode="threading")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Let API, worker and beat share one SQLite file in development."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def redis_client(app: Flask | None = None) -> redis.Redis:
+    """The app's shared Redis client (a connection pool, made on first use)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    client = app.extensions.get("hub.redis")
+    if client is None:
+        client = redis.Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            health_check_interval=30,
+        )
+        app.extensions["hub.redis"] = client
+    return client
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app bound to this Flask app (Flask docs pattern).
+
+    Every task runs inside an app context. Broker and queue settings come from
+    `celeryconfig.py`; URLs come from the Flask config so one setting
+    (`REDIS_URL`) drives both sides.
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object("celeryconfig")
+    celery_app.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        result_backend=app.config["REDIS_URL"],
+        redbeat_redis_url=app.config["REDIS_URL"],
+        broker_transport_options={
+            **celery_app.conf.broker_transport_options,
+            "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"],
+        },
+        result_backend_transport_options={
+            **(celery_app.conf.result_backend_transport_options or {}),
+            "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"],
+        },
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,187 @@
+"""Tenants, users, login and API keys."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
+from hub.extensions import db
+from hub.models import ADMIN_ROLES, ApiKey, Tenant, User, utcnow
+from hub.services import audit, paginate
+from hub.services.passwords import hash_password, needs_rehash, verify_password
+
+API_KEY_PREFIX = "hub"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _email_taken(email: str) -> bool:
+    return db.session.scalar(select(func.count()).select_from(User)
+                             .where(User.email == email)) > 0
+
+
+def create_tenant(name: str, tier: str = "standard") -> Tenant:
+    """Create a tenant; the caller commits."""
+    tenant = Tenant(id=uuid.uuid4(), name=name.strip(), tier=tier)
+    db.session.add(tenant)
+    return tenant
+
+
+def register(tenant_name: str, name: str, email: str, password: str) -> User:
+    """Sign up: a new tenant with its owner. Commits."""
+    email = normalize_email(email)
+    if _email_taken(email):
+        raise Conflict("An account with this email already exists.",
+                       details={"fields": {"email": ["already registered"]}})
+    tenant = create_tenant(tenant_name)
+    user = User(id=uuid.uuid4(), tenant_id=tenant.id, email=email, name=name.strip(),
+                password_hash=hash_password(password), role="owner")
+    db.session.add(user)
+    audit.record(audit.Actor(tenant.id, user.id), "tenant.registered", "tenant", tenant.id)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with these credentials, or Unauthorized.
+
+    Unknown email and wrong password give the same error and cost the same time.
+    """
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active or not user.tenant.is_active:
+        raise Unauthorized("Invalid email or password.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def get_user(tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """A user of this tenant, or NotFound (also for other tenants' users)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound("User not found.")
+    return user
+
+
+def list_users(tenant_id: uuid.UUID, page: int, per_page: int) -> tuple[list[User], int]:
+    query = select(User).where(User.tenant_id == tenant_id)
+    return paginate(query, page, per_page, User.created_at, User.id)
+
+
+def _check_role_change(actor_role: str, target_role: str | None, new_role: str | None) -> None:
+    """Only an owner may make, change or remove an owner."""
+    if "owner" in (target_role, new_role) and actor_role != "owner":
+        raise Forbidden("Only an owner can manage owners.")
+
+
+def _owners(tenant_id: uuid.UUID) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.tenant_id == tenant_id, User.role == "owner", User.is_active.is_(True)))
+
+
+def create_user(actor: audit.Actor, actor_role: str, data: dict[str, Any]) -> User:
+    """Add a user to the actor's tenant. Commits."""
+    email = normalize_email(data["email"])
+    role = data.get("role", "member")
+    _check_role_change(actor_role, None, role)
+    if _email_taken(email):
+        raise Conflict("An account with this email already exists.",
+                       details={"fields": {"email": ["already registered"]}})
+    user = User(id=uuid.uuid4(), tenant_id=actor.tenant_id, email=email,
+                name=data["name"].strip(), password_hash=hash_password(data["password"]),
+                role=role)
+    db.session.add(user)
+    audit.record(actor, "user.created", "user", user.id, {"role": role})
+    db.session.commit()
+    return user
+
+
+def update_user(actor: audit.Actor, actor_role: str, user: User, changes: dict[str, Any]) -> User:
+    """Change name, role, active flag or password of a user. Commits."""
+    new_role = changes.get("role")
+    if new_role is not None and new_role != user.role:
+        _check_role_change(actor_role, user.role, new_role)
+    elif user.role == "owner":
+        _check_role_change(actor_role, user.role, None)
+    demoting_owner = user.role == "owner" and (
+        (new_role not in (None, "owner")) or changes.get("is_active") is False)
+    if demoting_owner and _owners(user.tenant_id) <= 1:
+        raise Conflict("A tenant needs at least one active owner.")
+    for field in ("name", "role", "is_active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+    audit.record(actor, "user.updated", "user", user.id,
+                 {"fields": sorted(k for k in changes if k != "password")
+                  + (["password"] if "password" in changes else [])})
+    db.session.commit()
+    return user
+
+
+def delete_user(actor: audit.Actor, actor_role: str, user: User) -> None:
+    """Remove a user from the tenant. Commits."""
+    _check_role_change(actor_role, user.role, None)
+    if user.role == "owner" and _owners(user.tenant_id) <= 1:
+        raise Conflict("A tenant needs at least one active owner.")
+    audit.record(actor, "user.deleted", "user", user.id, {"email": user.email})
+    db.session.delete(user)
+    db.session.commit()
+
+
+# --- API keys -------------------------------------------------------------
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(actor: audit.Actor, actor_role: str, name: str,
+                   role: str = "member") -> tuple[ApiKey, str]:
+    """A new key; returns the row and the plain key, which is never stored. Commits."""
+    if role == "owner":
+        raise Forbidden("API keys cannot have the owner role.")
+    if role in ADMIN_ROLES and actor_role not in ADMIN_ROLES:
+        raise Forbidden("Only admins can create admin keys.")
+    prefix = secrets.token_hex(6)
+    plain = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(id=uuid.uuid4(), tenant_id=actor.tenant_id, created_by=actor.user_id,
+                 name=name.strip(), role=role, prefix=prefix, key_hash=_hash_key(plain))
+    db.session.add(key)
+    audit.record(actor, "api_key.created", "api_key", key.id, {"name": key.name, "role": role})
+    db.session.commit()
+    return key, plain
+
+
+def list_api_keys(tenant_id: uuid.UUID, page: int, per_page: int) -> tuple[list[ApiKey], int]:
+    query = select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+    return paginate(query, page, per_page, ApiKey.created_at.desc(), ApiKey.id)
+
+
+def revoke_api_key(actor: audit.Actor, key_id: uuid.UUID) -> None:
+    key = db.session.get(ApiKey, key_id)
+    if key is None or key.tenant_id != actor.tenant_id or key.revoked_at is not None:
+        raise NotFound("API key not found.")
+    key.revoked_at = utcnow()
+    audit.record(actor, "api_key.revoked", "api_key", key.id, {"name": key.name})
+    db.session.commit()
+
+
+def authenticate_api_key(plain: str) -> ApiKey:
+    """The live key matching `plain`, or Unauthorized."""
+    parts = plain.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        raise Unauthorized("Invalid API key.")
+    key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if (key is None or key.revoked_at is not None or not key.tenant.is_active
+            or not hmac.compare_digest(key.key_hash, _hash_key(plain))):
+        raise Unauthorized("Invalid API key.")
+    return key

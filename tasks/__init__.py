@@ -1,0 +1,1 @@
+"""Thin Celery tasks by domain: take ids, call hub.services, report progress."""

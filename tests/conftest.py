@@ -1,0 +1,219 @@
+"""Test set-up: a real PostgreSQL and a real Redis for the whole session.
+
+Both are started here (through scripts/localservices.py) on free ports in a
+temp dir and stopped when the session ends, also when tests fail. Set
+TEST_DATABASE_URL / TEST_REDIS_URL to use servers of your own instead.
+
+Isolation: every test starts from empty tables and an empty Redis database.
+Tables are truncated rather than rolled back because end-to-end tests run real
+worker and server processes that must see committed rows.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from localservices import PostgresServer, RedisServer  # noqa: E402
+
+from hub import create_app  # noqa: E402
+from hub.extensions import db, limiter, redis_client  # noqa: E402
+from tests.helpers import PASSWORD, Account  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def service_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="hub-test-") as tmp:
+        os.chmod(tmp, 0o755)
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def postgres(service_dir: Path) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = PostgresServer(service_dir / "pg")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(service_dir: Path) -> Iterator[RedisServer | None]:
+    """The session's Redis; tests that simulate an outage stop/restart it."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield None
+        return
+    server = RedisServer(service_dir / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_down(app, redis_server: RedisServer | None):
+    """A context manager: Redis is stopped inside the block, running again after."""
+    if redis_server is None:
+        pytest.fail("outage tests need the Redis started by the test set-up")
+
+    @contextmanager
+    def outage() -> Iterator[None]:
+        redis_server.stop()
+        try:
+            yield
+        finally:
+            redis_server.start()
+            # Flask-Limiter re-probes a dead backend with exponential backoff;
+            # the next test should not run on its in-memory fallback.
+            limiter._storage_dead = False
+
+    return outage
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer | None) -> str:
+    return os.environ.get("TEST_REDIS_URL") or redis_server.url  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def base_config(postgres: str, redis_url: str) -> dict[str, Any]:
+    """Settings of the test app; also exported to child processes in e2e tests."""
+    return {
+        "HUB_ENV": "testing",
+        "DATABASE_URL": postgres,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "JWT_SECRET_KEY": "test-jwt-secret-key-" + "y" * 32,
+        "LOGIN_RATE_LIMIT_IP": "1000 per minute",
+        "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
+        "API_RATE_LIMIT": "10000 per minute",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(base_config: dict[str, Any]):
+    from flask_migrate import upgrade
+
+    app = create_app(base_config)
+    with app.app_context():
+        upgrade()  # the real migration, on the real PostgreSQL
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty tables and Redis before each test that uses the app."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        _clear_app_keys()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+# Keys the app writes (rate-limit counters, token blocklist). Celery's own keys
+# (queue bindings of running workers, queues) are left alone.
+APP_KEY_PATTERNS = ("LIMITS*", "hub:*")
+
+
+def _clear_app_keys() -> None:
+    client = redis_client()
+    for pattern in APP_KEY_PATTERNS:
+        keys = list(client.scan_iter(match=pattern, count=500))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def register(client):
+    """Register a new tenant + owner through the API; returns an Account."""
+
+    def _register(tenant_name: str | None = None, email: str | None = None,
+                  password: str = PASSWORD) -> Account:
+        email = email or f"owner-{uuid.uuid4().hex[:10]}@example.com"
+        resp = client.post("/api/v1/auth/register", json={
+            "tenant_name": tenant_name or "Acme " + uuid.uuid4().hex[:6],
+            "name": "Owner", "email": email, "password": password})
+        assert resp.status_code == 201, resp.get_json()
+        return Account(client, resp.get_json(), password)
+
+    return _register
+
+
+@pytest.fixture
+def add_user(client):
+    """Create a user in `owner`'s tenant through the API and log them in."""
+
+    def _add(owner: Account, role: str = "member", password: str = PASSWORD) -> Account:
+        email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
+        resp = owner.post("/api/v1/users", json={"email": email, "name": role.title(),
+                                                 "password": password, "role": role})
+        assert resp.status_code == 201, resp.get_json()
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.get_json()
+        return Account(client, login.get_json(), password)
+
+    return _add
+
+
+@pytest.fixture(scope="session")
+def process_logs(service_dir: Path) -> Path:
+    path = service_dir / "logs"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def start_worker(app, base_config, process_logs):
+    """Start real Celery worker processes; all are stopped after the test."""
+    from tests.processes import start_worker as start
+    from tests.processes import wait_until
+
+    started = []
+
+    def _start(name: str = "worker", **kw):
+        worker = start(base_config, process_logs, name=f"{name}-{uuid.uuid4().hex[:6]}", **kw)
+        started.append(worker)
+        celery_app = app.extensions["celery"]
+        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
+                               for host in reply),
+                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
+        return worker
+
+    yield _start
+    for worker in started:
+        worker.stop()

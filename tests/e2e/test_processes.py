@@ -1,0 +1,85 @@
+"""The entry points as operators run them: gunicorn serving HTTP and Socket.IO, Flower."""
+from __future__ import annotations
+
+import pytest
+import requests
+import socketio
+from localservices import free_port
+
+from tests.helpers import PASSWORD
+from tests.processes import start_flower, start_gunicorn, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def server(app, base_config, process_logs):
+    port = free_port()
+    proc = start_gunicorn(base_config, process_logs, port)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
+               "gunicorn to serve /health/live", proc=proc.proc)
+    yield base
+    proc.stop()
+
+
+def _register(base: str) -> dict:
+    resp = requests.post(base + "/api/v1/auth/register", timeout=10, json={
+        "tenant_name": "Socket Co", "name": "S", "email": "s@example.com", "password": PASSWORD})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["data"]
+
+
+def test_gunicorn_serves_api_and_authenticated_socketio(server):
+    data = _register(server)
+    me = requests.get(server + "/api/v1/auth/me", timeout=5,
+                      headers={"Authorization": f"Bearer {data['access_token']}"})
+    assert me.status_code == 200 and me.headers["X-Request-ID"]
+    assert requests.get(server + "/openapi.json", timeout=5).json()["info"]["version"] == "v1"
+
+    sio = socketio.Client(reconnection=False)
+    sio.connect(server, auth={"token": data["access_token"]}, transports=["websocket"],
+                wait_timeout=10)
+    try:
+        assert sio.connected
+    finally:
+        sio.disconnect()
+
+
+@pytest.mark.parametrize("auth", [None, {"token": "not-a-jwt"}, {"token": ""}, {}])
+def test_socket_without_a_valid_token_is_refused(server, auth):
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(server, auth=auth, transports=["websocket"], wait_timeout=10)
+    assert not sio.connected
+
+
+def test_socket_with_a_refresh_token_is_refused(server):
+    data = _register(server)
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(server, auth={"token": data["refresh_token"]}, transports=["websocket"],
+                    wait_timeout=10)
+
+
+def test_flower_requires_its_basic_auth_and_sees_the_worker(base_config, process_logs,
+                                                            start_worker):
+    worker = start_worker("flowerwatch")
+    port = free_port()
+    flower = start_flower(base_config, process_logs, port, "ops:flower-test-pass")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(base + "/healthcheck", timeout=1).ok, 30,
+                   "Flower to start", proc=flower.proc)
+        assert requests.get(base + "/api/workers", timeout=5).status_code == 401
+        assert requests.get(base + "/api/workers", timeout=5,
+                            auth=("ops", "wrong")).status_code == 401
+
+        def workers():
+            resp = requests.get(base + "/api/workers?refresh=1", timeout=10,
+                                auth=("ops", "flower-test-pass"))
+            return resp.ok and [name for name in resp.json() if worker.name in name]
+
+        assert wait_until(workers, 30, "Flower to list the worker")
+    finally:
+        flower.stop()

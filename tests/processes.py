@@ -1,0 +1,97 @@
+"""Start and stop the hub's real processes (worker, gunicorn, Flower) in tests."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ALL_QUEUES = "default,email,files,payments,sync,webhooks,maintenance"
+
+
+def child_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
+    """The environment of a hub process configured like the test app."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PYTEST_"))}
+    env.update({k: str(v) for k, v in config.items()})
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str,
+               proc: subprocess.Popen | None = None, interval: float = 0.1) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: process exited with {proc.returncode}")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # not up yet
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+class HubProcess:
+    """A child process with its output in a log file, stopped on exit."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.log_path = log_dir / f"{name}-{int(time.time() * 1000)}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no clean shutdown, like a crash."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
+                 concurrency: int = 2, queues: str = ALL_QUEUES) -> HubProcess:
+    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+           f"--concurrency={concurrency}", f"--queues={queues}", f"--hostname={name}@%h",
+           "--without-gossip", "--without-mingle"]
+    return HubProcess(name, cmd, child_env(config), log_dir)
+
+
+def start_gunicorn(config: dict[str, Any], log_dir: Path, port: int) -> HubProcess:
+    cmd = [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "--threads", "64",
+           "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    return HubProcess("gunicorn", cmd, child_env(config), log_dir)
+
+
+def start_flower(config: dict[str, Any], log_dir: Path, port: int, basic_auth: str) -> HubProcess:
+    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "flower", f"--port={port}",
+           "--address=127.0.0.1", f"--basic-auth={basic_auth}"]
+    return HubProcess("flower", cmd, child_env(config), log_dir)

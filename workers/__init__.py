@@ -1,0 +1,1 @@
+"""The worker side: Celery entry point, base task, signals, beat schedule."""
