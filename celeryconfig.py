@@ -43,13 +43,13 @@ worker_hijack_root_logger = False
 QUEUES = ("default", "email", "files", "payments", "sync", "webhooks", "maintenance")
 task_default_queue = "default"
 task_queues = tuple(Queue(name) for name in QUEUES)
+# Jobs name their own queue (a job type's `queue`); housekeeping has its own so a
+# backlog of jobs cannot delay the relay.
 task_routes = {
     "hub.maintenance.*": {"queue": "maintenance"},
-    "hub.jobs.*": {"queue": "default"},
 }
 
-beat_scheduler = "redbeat.RedBeatScheduler"
-redbeat_key_prefix = "hub:redbeat"
-# A second beat process waits for this lock instead of double-firing.
-redbeat_lock_timeout = 60
+# Beat keeps its schedule in a local file (BEAT_SCHEDULE_FILE), not in Redis, so
+# a Redis that restarts empty cannot silently stop the relay. Each periodic task
+# takes a Redis lock (workers/periodic.py), so a second beat does no double work.
 beat_max_loop_interval = 5

@@ -59,7 +59,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_sockets(app: Flask) -> None:
-    from hub.realtime import register_sockets as register
+    from hub.api.sockets import register_sockets as register
 
     register(app)
 

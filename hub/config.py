@@ -7,6 +7,7 @@ development secret.
 """
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from typing import Any, Callable
@@ -42,11 +43,23 @@ def _int(value: str) -> int:
     return int(value.strip())
 
 
+def _float(value: str) -> float:
+    return float(value.strip())
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg}") from None
+
+
 # name -> (parser, default). Defaults are for development; the README table
 # lists the same names. Keep the two in step.
 SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "HUB_ENV": (str, "development"),
-    "DATABASE_URL": (str, "sqlite:///instance/hub.db"),
+    # A relative SQLite path is inside the instance folder (Flask-SQLAlchemy).
+    "DATABASE_URL": (str, "sqlite:///hub.db"),
     "REDIS_URL": (str, "redis://127.0.0.1:6379/0"),
     "SECRET_KEY": (str, None),
     "JWT_SECRET_KEY": (str, None),
@@ -61,6 +74,21 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
     "HEALTH_WORKER_TIMEOUT": (_int, 1),
     "LOG_LEVEL": (str, "INFO"),
+    "JOB_LEASE_SECONDS": (_int, 60),
+    "JOB_RELAY_INTERVAL": (_float, 2.0),
+    "JOB_RELAY_ENABLED": (_bool, True),
+    "JOB_DISPATCH_GRACE_SECONDS": (_float, 3.0),
+    "JOB_SHORT_RETRY_SECONDS": (_float, 10.0),
+    "JOB_REDISPATCH_SECONDS": (_int, 300),
+    "JOB_RETENTION_DAYS": (_int, 30),
+    "JOB_RETENTION_ENABLED": (_bool, True),
+    "JOB_TIER_LIMITS": (_json, {
+        "free": {"rate": "30 per minute", "concurrency": 2},
+        "standard": {"rate": "120 per minute", "concurrency": 5},
+        "enterprise": {"rate": "600 per minute", "concurrency": 20},
+    }),
+    "IDEMPOTENCY_TTL_HOURS": (_int, 24),
+    "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
 }
 
 
@@ -123,6 +151,7 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def check_config(cfg: dict[str, Any]) -> None:
     """Refuse settings that must not reach production; name the setting."""
+    check_job_settings(cfg)
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -138,3 +167,21 @@ def check_config(cfg: dict[str, Any]) -> None:
         raise ConfigError("FLOWER_BASIC_AUTH is the development placeholder; set user:password")
     if cfg["DATABASE_URL"].startswith("sqlite"):
         raise ConfigError("DATABASE_URL points at SQLite; production needs PostgreSQL")
+
+
+def check_job_settings(cfg: dict[str, Any]) -> None:
+    """Job settings that would break the pipeline's guarantees; any environment."""
+    from limits import parse
+
+    tiers = cfg["JOB_TIER_LIMITS"]
+    if not isinstance(tiers, dict) or not tiers:
+        raise ConfigError("JOB_TIER_LIMITS must be a JSON object of tier -> {rate, concurrency}")
+    for tier, limits in tiers.items():
+        try:
+            parse(limits["rate"])
+            if int(limits["concurrency"]) < 1:
+                raise ValueError("concurrency must be at least 1")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
+    if cfg["JOB_LEASE_SECONDS"] < 2:
+        raise ConfigError("JOB_LEASE_SECONDS must be at least 2")

@@ -88,7 +88,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.update(
         broker_url=app.config["REDIS_URL"],
         result_backend=app.config["REDIS_URL"],
-        redbeat_redis_url=app.config["REDIS_URL"],
         broker_transport_options={
             **celery_app.conf.broker_transport_options,
             "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"],

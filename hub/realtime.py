@@ -1,25 +1,29 @@
-"""Socket.IO: authenticated connects, rooms, and emit helpers.
+"""Socket.IO rooms and emit helpers (the server's handlers are in hub/api/sockets.py).
 
-The web process serves sockets; workers only emit, through the Redis message
-queue, so an event reaches the right browser whichever API process holds it.
+Every process (API and workers) emits through
+a write-only client of the Redis message queue, so an event reaches the right
+browser whichever API process holds its socket.
+
+Rooms: `user:<id>` and `tenant:<id>` on connect, `staff` for hub operators,
+`job:<id>` on `subscribe`. `job.updated` goes to the job's tenant, the job's
+room and staff.
 """
 from __future__ import annotations
 
 import logging
-import uuid
+from datetime import UTC
 from typing import Any
 
-from flask import Flask, request
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_socketio import ConnectionRefusedError, join_room
-from jwt import InvalidTokenError
+import socketio as sio_lib
+from flask import current_app
 
-from hub.extensions import db, socketio
-from hub.models import User
-from hub.services import tokens
+from hub.models import Job
 
 log = logging.getLogger(__name__)
+
+STAFF_ROOM = "staff"
+JOB_UPDATED = "job.updated"
+NOTIFICATION = "notification"
 
 
 def user_room(user_id: Any) -> str:
@@ -34,47 +38,49 @@ def job_room(job_id: Any) -> str:
     return f"job:{job_id}"
 
 
-def authenticate_socket(auth: Any) -> User:
-    """The user behind a connect's `auth: {token}`, or ConnectionRefusedError."""
-    token = auth.get("token") if isinstance(auth, dict) else None
-    if not isinstance(token, str) or not token:
-        raise ConnectionRefusedError("unauthorized: send auth: {token: <access JWT>}")
-    try:
-        payload = decode_token(token)
-    except (InvalidTokenError, JWTExtendedException):
-        raise ConnectionRefusedError("unauthorized: invalid or expired token") from None
-    if payload.get("type") != "access" or tokens.is_token_revoked(payload):
-        raise ConnectionRefusedError("unauthorized: token not usable")
-    user = db.session.get(User, _uuid(payload.get("sub")))
-    if user is None or not user.is_active or not user.tenant.is_active:
-        raise ConnectionRefusedError("unauthorized: account not active")
-    return user
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
+def _iso(value) -> str | None:
+    if value is None:
         return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _on_connect(auth: Any = None) -> bool:
-    user = authenticate_socket(auth)
-    join_room(user_room(user.id))
-    join_room(tenant_room(user.tenant_id))
-    log.info("socket %s connected for user %s", request.sid, user.id)
-    db.session.remove()
-    return True
+def job_update_payload(job: Job) -> dict[str, Any]:
+    """The `job.updated` event body (API.md)."""
+    body: dict[str, Any] = {
+        "id": str(job.id), "type": job.type, "status": job.status, "progress": job.progress,
+        "message": job.message, "attempts": job.attempts,
+        "updated_at": _iso(job.updated_at), "request_id": job.request_id,
+    }
+    if job.result is not None:
+        body["result"] = job.result
+    if job.error is not None:
+        body["error"] = job.error
+    return body
 
 
-def register_sockets(app: Flask) -> None:
-    """Bind Socket.IO (threading mode, Redis message queue) and its handlers."""
-    socketio.init_app(
-        app,
-        async_mode="threading",
-        message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS") or [],
-        logger=False,
-        engineio_logger=False,
-    )
-    socketio.on_event("connect", _on_connect)
+def _emitter() -> sio_lib.RedisManager:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    emitter = app.extensions.get("hub.socket_emitter")
+    if emitter is None:
+        emitter = sio_lib.RedisManager(app.config["REDIS_URL"], write_only=True,
+                                       channel="flask-socketio")
+        app.extensions["hub.socket_emitter"] = emitter
+    return emitter
+
+
+def emit(event: str, data: Any, rooms: list[str]) -> None:
+    """Publish an event to rooms through Redis; a Redis outage only loses the event."""
+    try:
+        _emitter().emit(event, data, namespace="/", room=rooms)
+    except Exception as exc:  # noqa: BLE001 - live updates are best effort; the ledger has it all
+        log.warning("could not emit %s: %s", event, exc)
+
+
+def emit_job_update(job: Job) -> None:
+    emit(JOB_UPDATED, job_update_payload(job),
+         [tenant_room(job.tenant_id), job_room(job.id), STAFF_ROOM])
+
+
+def notify_tenant(tenant_id: Any, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+    emit(NOTIFICATION, {"kind": kind, "message": message, "data": data or {}},
+         [tenant_room(tenant_id)])

@@ -5,10 +5,18 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from hub.services import tokens
+from hub.services import idempotency, tokens
+from workers.periodic import periodic, run_once
 
 
-@shared_task(name="hub.maintenance.purge_expired_revocations")
-def purge_expired_revocations() -> int:
-    """Drop revocation and refresh rows of tokens that have expired anyway."""
-    return tokens.purge_expired_revocations(older_than=timedelta(hours=1))
+@shared_task(name="hub.maintenance.purge_expired_records", ignore_result=True)
+def purge_expired_records() -> int | None:
+    """Drop revocations of tokens that expired anyway, and expired idempotency keys."""
+    with run_once("purge-expired-records", ttl=600) as mine:
+        if not mine:
+            return None
+        return (tokens.purge_expired_revocations(older_than=timedelta(hours=1))
+                + idempotency.purge_expired())
+
+
+periodic(purge_expired_records.name, every=3600)

@@ -1,11 +1,13 @@
 """SQLAlchemy models, one module per aggregate."""
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
+from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
 from hub.models.user import ADMIN_ROLES, ROLES, ApiKey, User
 
 __all__ = [
-    "ADMIN_ROLES", "ROLES", "TIERS", "ApiKey", "AuditEvent", "RefreshToken", "RevokedToken",
-    "Tenant", "TokenFamily", "User", "utcnow",
+    "ACTIVE_STATUSES", "ADMIN_ROLES", "FINISHED_STATUSES", "ROLES", "STATUSES", "TIERS", "ApiKey",
+    "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
+    "TokenFamily", "User", "utcnow",
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -51,3 +52,11 @@ class TimestampMixin:
 
 
 Model = db.Model
+
+
+def paginate(query: sa.Select, page: int, per_page: int, *order_by: Any) -> tuple[list[Any], int]:
+    """One page of `query` in the given order, and the total row count."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.order_by(*order_by)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total or 0

@@ -1,0 +1,81 @@
+import marshmallow as ma
+
+from hub.api.schemas import UTCDateTimeField
+from hub.envelope import PaginationArgsSchema
+from hub.models import STATUSES
+
+
+class JobCreateSchema(ma.Schema):
+    type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    payload = ma.fields.Dict(load_default=dict,
+                             metadata={"description": "Checked against the type's JSON schema "
+                                                      "(GET /jobs/types)."})
+    run_at = UTCDateTimeField(load_default=None, allow_none=True,
+                              metadata={"description": "Start no earlier than this (UTC, with offset)."})
+
+
+class JobQuerySchema(PaginationArgsSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    type = ma.fields.String(validate=ma.validate.Length(max=64))
+    created_after = UTCDateTimeField()
+    created_before = UTCDateTimeField()
+    all_tenants = ma.fields.Boolean(load_default=False,
+                                    metadata={"description": "Staff only: every tenant's jobs."})
+
+
+class JobErrorSchema(ma.Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class JobSchema(ma.Schema):
+    id = ma.fields.UUID()
+    tenant_id = ma.fields.UUID()
+    type = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": list(STATUSES)})
+    progress = ma.fields.Integer()
+    message = ma.fields.String(allow_none=True)
+    payload = ma.fields.Dict()
+    result = ma.fields.Raw(allow_none=True)
+    error = ma.fields.Nested(JobErrorSchema, allow_none=True)
+    attempts = ma.fields.Integer()
+    max_attempts = ma.fields.Integer()
+    next_attempt_at = UTCDateTimeField(allow_none=True)
+    created_at = UTCDateTimeField()
+    started_at = UTCDateTimeField(allow_none=True)
+    finished_at = UTCDateTimeField(allow_none=True)
+    updated_at = UTCDateTimeField()
+    request_id = ma.fields.String(allow_none=True)
+    created_by = ma.fields.UUID(allow_none=True)
+
+
+class JobEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"enum": ["transition", "progress"]})
+    status = ma.fields.String()
+    progress = ma.fields.Integer()
+    message = ma.fields.String(allow_none=True)
+    attempt = ma.fields.Integer()
+    data = ma.fields.Dict(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    created_at = UTCDateTimeField()
+
+
+class RetryPolicySchema(ma.Schema):
+    max_attempts = ma.fields.Integer()
+    base_delay = ma.fields.Float()
+    factor = ma.fields.Float()
+    max_delay = ma.fields.Float()
+    jitter = ma.fields.Float()
+
+
+class JobTypeSchema(ma.Schema):
+    name = ma.fields.String()
+    description = ma.fields.String()
+    queue = ma.fields.String()
+    creatable = ma.fields.Boolean(metadata={"description": "Whether POST /jobs accepts it."})
+    payload_schema = ma.fields.Dict(attribute="schema", metadata={"description": "JSON Schema."})
+    retry = ma.fields.Method("_retry")
+
+    def _retry(self, jtype):
+        return jtype.retry.describe()

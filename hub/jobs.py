@@ -1,0 +1,302 @@
+"""The job ledger: create, dispatch, relay, cancel, retry.
+
+The `jobs` table is the outbox. A job row is added in the same transaction as
+the domain rows that caused it; `commit()` commits and only then hands new
+jobs to Celery (task id = job id). A job that could not be handed over (Redis
+down, or its tenant already has its share of jobs in flight) keeps
+`dispatched_at = NULL`, and `relay()` — run by beat every few seconds — sends it
+later. The worker side of the ledger is in `hub/job_runs.py`.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, text, update
+
+from hub.envelope import current_request_id
+from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.extensions import db
+from hub.jobtypes import JobType, get_job_type
+from hub.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job, JobEvent, Tenant, utcnow
+from hub.models.base import paginate
+from hub.realtime import emit_job_update
+
+log = logging.getLogger(__name__)
+
+RUN_TASK = "hub.jobs.run"
+_PENDING = "hub.jobs_pending_dispatch"
+MAX_RUN_AT = timedelta(days=366)
+
+
+# --- creating ---------------------------------------------------------------
+
+def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
+               run_at: datetime | None = None, created_by: uuid.UUID | None = None,
+               api_key_id: uuid.UUID | None = None, internal: bool = False) -> Job:
+    """Add a queued job to the session; `commit()` dispatches it.
+
+    Raises ValidationFailed for an unknown type, a type clients may not create
+    (unless `internal`), a payload that does not match the type's schema, or a
+    `run_at` more than a year ahead.
+    """
+    jtype = get_job_type(type_name)
+    if jtype is None or not (jtype.creatable or internal):
+        raise ValidationFailed("Unknown job type.",
+                               details={"fields": {"json": {"type": [f"unknown job type {type_name!r}"]}}})
+    errors = jtype.validate(payload)
+    if errors:
+        raise ValidationFailed("The payload does not match the job type's schema.",
+                               details={"fields": {"json": {"payload": errors}}})
+    now = utcnow()
+    if run_at is not None and run_at > now + MAX_RUN_AT:
+        raise ValidationFailed("run_at is too far ahead.",
+                               details={"fields": {"json": {"run_at": ["at most a year ahead"]}}})
+    job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
+              status="queued", progress=0, message="queued", payload=payload,
+              attempts=0, max_attempts=jtype.retry.max_attempts,
+              next_attempt_at=run_at if run_at and run_at > now else None,
+              request_id=current_request_id(), created_by=created_by,
+              created_by_api_key=api_key_id)
+    db.session.add(job)
+    db.session.flush()
+    add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
+    db.session.info.setdefault(_PENDING, []).append(job.id)
+    return job
+
+
+def add_event(job: Job, kind: str, message: str | None = None,
+              data: dict[str, Any] | None = None) -> JobEvent:
+    event = JobEvent(job_id=job.id, kind=kind, status=job.status, progress=job.progress,
+                     message=message if message is not None else job.message,
+                     attempt=job.attempts, data=data,
+                     request_id=current_request_id() or job.request_id, created_at=utcnow())
+    db.session.add(event)
+    return event
+
+
+def commit() -> None:
+    """Commit the session, then dispatch the jobs created in it."""
+    pending = db.session.info.pop(_PENDING, [])
+    db.session.commit()
+    for job_id in pending:
+        job = db.session.get(Job, job_id)
+        if job is not None:
+            emit_job_update(job)
+            dispatch(job)
+
+
+# --- dispatching ------------------------------------------------------------
+
+def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
+    """The tenant's tier limits: `rate` of job creation and `concurrency` in flight."""
+    tiers = current_app.config["JOB_TIER_LIMITS"]
+    tier = db.session.scalar(select(Tenant.tier).where(Tenant.id == tenant_id)) or "standard"
+    return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
+
+
+def _lock_tenant(tenant_id: uuid.UUID) -> None:
+    """Serialise slot accounting per tenant (PostgreSQL; SQLite writes are serial anyway)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _in_flight(tenant_id: uuid.UUID) -> int:
+    return db.session.scalar(select(func.count()).select_from(Job).where(
+        Job.tenant_id == tenant_id, Job.status.in_(ACTIVE_STATUSES),
+        Job.dispatched_at.is_not(None))) or 0
+
+
+def _due(job: Job, now: datetime) -> bool:
+    return job.next_attempt_at is None or job.next_attempt_at <= now
+
+
+def dispatch(job: Job, countdown: float | None = None) -> bool:
+    """Hand one job to the broker if it is due and its tenant has a free slot.
+
+    The slot is reserved (`dispatched_at`) and committed before the message is
+    sent; if sending fails the reservation is released and the relay retries.
+    Returns True if a message was sent.
+    """
+    now = utcnow()
+    if job.status not in ("queued", "retrying") or job.dispatched_at is not None:
+        return False
+    if countdown is None and not _due(job, now):
+        return False  # the relay sends it when due
+    _lock_tenant(job.tenant_id)
+    if _in_flight(job.tenant_id) >= int(tier_limits(job.tenant_id)["concurrency"]):
+        db.session.commit()
+        log.info("job %s waits for a free slot of its tenant", job.id)
+        return False
+    reserved = db.session.execute(
+        update(Job).where(Job.id == job.id, Job.dispatched_at.is_(None),
+                          Job.status.in_(("queued", "retrying")))
+        .values(dispatched_at=now)).rowcount
+    db.session.commit()
+    if not reserved:
+        return False
+    return _send_or_release(job, countdown)
+
+
+def _send_or_release(job: Job, countdown: float | None = None) -> bool:
+    try:
+        send_to_broker(job, countdown)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job in the outbox
+        log.warning("could not dispatch job %s (%s); the relay will retry", job.id, exc)
+        db.session.rollback()
+        db.session.execute(update(Job).where(Job.id == job.id).values(dispatched_at=None))
+        db.session.commit()
+        return False
+
+
+def send_to_broker(job: Job, countdown: float | None = None) -> None:
+    celery_app = current_app.extensions["celery"]
+    celery_app.send_task(
+        RUN_TASK, args=[str(job.id)], task_id=str(job.id), queue=job.queue,
+        countdown=countdown if countdown and countdown > 0 else None,
+        # The ledger holds results; not subscribing to Celery's result keeps
+        # publishing a single round trip (and quick to fail when Redis is down).
+        ignore_result=True,
+        headers={"request_id": job.request_id, "job_type": job.type,
+                 "tenant_id": str(job.tenant_id)},
+    )
+
+
+# --- the relay --------------------------------------------------------------
+
+def relay(batch: int = 200) -> dict[str, int]:
+    """Recover expired leases, send due undispatched jobs, re-send stale ones.
+
+    Safe to run concurrently (rows are claimed with FOR UPDATE SKIP LOCKED on
+    PostgreSQL) and cheap when there is nothing to do.
+    """
+    from hub import job_runs  # the worker side of the ledger owns lease recovery
+
+    counts = {"recovered": job_runs.recover_expired_leases(batch)}
+    counts["dispatched"] = _dispatch_due(batch)
+    counts["redispatched"] = _redispatch_stale(batch)
+    if any(counts.values()):
+        log.info("relay: %s", counts)
+    return counts
+
+
+def _dispatch_due(batch: int) -> int:
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["JOB_DISPATCH_GRACE_SECONDS"])
+    due = or_(and_(Job.next_attempt_at.is_(None), Job.created_at <= now - grace),
+              Job.next_attempt_at <= now)
+    candidates = db.session.scalars(
+        select(Job).where(Job.status.in_(("queued", "retrying")), Job.dispatched_at.is_(None), due)
+        .order_by(func.coalesce(Job.next_attempt_at, Job.created_at)).limit(batch)
+        .with_for_update(skip_locked=True)).all()
+    if not candidates:
+        db.session.commit()
+        return 0
+    # Free slots per tenant, then round-robin across tenants so one tenant's
+    # backlog cannot starve another's jobs.
+    by_tenant: dict[uuid.UUID, list[Job]] = {}
+    for job in candidates:
+        by_tenant.setdefault(job.tenant_id, []).append(job)
+    slots = {}
+    for tenant_id in sorted(by_tenant):
+        _lock_tenant(tenant_id)
+        slots[tenant_id] = int(tier_limits(tenant_id)["concurrency"]) - _in_flight(tenant_id)
+    chosen: list[Job] = []
+    while any(by_tenant.values()):
+        for tenant_id, queue in by_tenant.items():
+            if queue and slots[tenant_id] > 0:
+                chosen.append(queue.pop(0))
+                slots[tenant_id] -= 1
+            elif queue:
+                queue.clear()
+    for job in chosen:
+        job.dispatched_at = now
+    db.session.commit()
+    sent = 0
+    for job in chosen:
+        if not _send_or_release(job):
+            # The broker is down: leave the rest in the outbox for the next run.
+            db.session.execute(update(Job).where(Job.id.in_([j.id for j in chosen[sent + 1:]]))
+                               .values(dispatched_at=None))
+            db.session.commit()
+            break
+        sent += 1
+    return sent
+
+
+def _redispatch_stale(batch: int) -> int:
+    """Re-send jobs dispatched long ago that never started (a lost message)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["JOB_REDISPATCH_SECONDS"])
+    jobs = db.session.scalars(
+        select(Job).where(Job.status.in_(("queued", "retrying")), Job.dispatched_at < stale,
+                          or_(Job.next_attempt_at.is_(None), Job.next_attempt_at < stale))
+        .limit(batch).with_for_update(skip_locked=True)).all()
+    for job in jobs:
+        job.dispatched_at = now
+    db.session.commit()
+    return sum(1 for job in jobs if _send_or_release(job))
+
+
+# --- reading ----------------------------------------------------------------
+
+def get_job(job_id: uuid.UUID, tenant_id: uuid.UUID | None) -> Job:
+    """A job of this tenant (any tenant's when `tenant_id` is None: staff), or NotFound."""
+    job = db.session.get(Job, job_id)
+    if job is None or (tenant_id is not None and job.tenant_id != tenant_id):
+        raise NotFound("Job not found.")
+    return job
+
+
+def list_events(job: Job, page: int, per_page: int) -> tuple[list[JobEvent], int]:
+    query = select(JobEvent).where(JobEvent.job_id == job.id)
+    return paginate(query, page, per_page, JobEvent.id)
+
+
+# --- cancel and retry (API side) ----------------------------------------------
+
+def cancel(job: Job) -> Job:
+    """queued/retrying/running → cancelled; a running handler stops at its next checkpoint."""
+    if job.status in FINISHED_STATUSES:
+        raise Conflict(f"The job is already {job.status}.")
+    was = job.status
+    now = utcnow()
+    job.status, job.message, job.finished_at = "cancelled", "cancelled", now
+    job.next_attempt_at = None
+    add_event(job, "transition", "cancelled", data={"was": was})
+    db.session.commit()
+    emit_job_update(job)
+    return job
+
+
+def retry(job: Job) -> Job:
+    """failed/cancelled → queued, with a fresh budget of attempts (attempts keep counting)."""
+    if job.status not in ("failed", "cancelled"):
+        raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")
+    jtype: JobType | None = get_job_type(job.type)
+    budget = jtype.retry.max_attempts if jtype else 1
+    job.status, job.message, job.progress = "queued", "queued for retry", 0
+    job.error = job.result = job.finished_at = job.next_attempt_at = None
+    job.dispatched_at = job.lease_token = job.lease_expires_at = None
+    job.max_attempts = job.attempts + budget
+    add_event(job, "transition", "queued for retry")
+    db.session.info.setdefault(_PENDING, []).append(job.id)
+    commit()
+    return job
+
+
+def purge_finished(older_than: timedelta) -> int:
+    """Delete finished jobs (and, by cascade, their events) older than the cutoff."""
+    cutoff = utcnow() - older_than
+    ids = select(Job.id).where(Job.status.in_(FINISHED_STATUSES), Job.finished_at < cutoff)
+    db.session.execute(JobEvent.__table__.delete().where(JobEvent.job_id.in_(ids)))
+    deleted = db.session.execute(Job.__table__.delete().where(
+        Job.status.in_(FINISHED_STATUSES), Job.finished_at < cutoff)).rowcount
+    db.session.commit()
+    return deleted

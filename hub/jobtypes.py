@@ -1,0 +1,147 @@
+"""Job types: what the hub can run, as a registry.
+
+A job type names its handler, the JSON schema of its payload, its queue and
+its retry policy. Handlers are plain functions taking a `JobContext`; they
+raise `RetryableError` for trouble that may pass (network, 5xx, rate limits)
+and `PermanentError` for trouble that will not.
+
+Modules that define job types are listed in `JOB_TYPE_MODULES`; adding an
+integration means adding a module there.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import jsonschema
+
+JOB_TYPE_MODULES = ("hub.services.demo",)
+
+
+class JobError(Exception):
+    """An error a handler reports; `code` and `message` are shown to clients."""
+
+    code = "JOB_ERROR"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class RetryableError(JobError):
+    code = "RETRYABLE_ERROR"
+
+
+class PermanentError(JobError):
+    code = "PERMANENT_ERROR"
+
+
+class JobCancelled(Exception):
+    """Raised at a checkpoint when the job was cancelled; the handler stops."""
+
+
+class LeaseLost(Exception):
+    """Another attempt owns the job now (this one's lease expired); stop quietly."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 10.0   # seconds before the first retry
+    factor: float = 2.0
+    max_delay: float = 3600.0
+    jitter: float = 0.2        # ± fraction, so retries of many jobs spread out
+    # Exceptions besides RetryableError that are worth another attempt.
+    retry_on: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        rng = rng or random
+        raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
+        return max(0.0, raw * rng.uniform(1 - self.jitter, 1 + self.jitter))
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, PermanentError):
+            return False
+        return isinstance(exc, (RetryableError, *self.retry_on))
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_attempts": self.max_attempts, "base_delay": self.base_delay,
+                "factor": self.factor, "max_delay": self.max_delay, "jitter": self.jitter}
+
+
+class JobContext(Protocol):
+    """What a handler gets. The worker's base task provides it."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    payload: dict[str, Any]
+    attempt: int
+    request_id: str | None
+
+    def progress(self, percent: int, message: str | None = None) -> None:
+        """Record progress (0-100); also a cancellation checkpoint."""
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled if the job was cancelled."""
+
+
+Handler = Callable[[JobContext], Any]
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    handler: Handler
+    schema: dict[str, Any]
+    description: str = ""
+    queue: str = "default"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    creatable: bool = True  # False: only the hub itself creates these (not POST /jobs)
+
+    def validate(self, payload: Any) -> dict[str, list[str]]:
+        """Field errors of `payload` against the schema (empty when valid)."""
+        errors: dict[str, list[str]] = {}
+        validator = jsonschema.Draft202012Validator(self.schema)
+        for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
+            where = ".".join(str(p) for p in error.absolute_path) or "_schema"
+            errors.setdefault(where, []).append(error.message)
+        return errors
+
+
+_registry: dict[str, JobType] = {}
+
+
+def job_type(name: str, *, schema: dict[str, Any], description: str = "",
+             queue: str = "default", retry: RetryPolicy | None = None,
+             creatable: bool = True) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of job type `name`."""
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def decorator(handler: Handler) -> Handler:
+        _registry[name] = JobType(name=name, handler=handler, schema=schema,
+                                  description=description or (handler.__doc__ or "").strip(),
+                                  queue=queue, retry=retry or RetryPolicy(), creatable=creatable)
+        return handler
+
+    return decorator
+
+
+def load_job_types() -> dict[str, JobType]:
+    """Import every job-type module once; return the registry."""
+    for module in JOB_TYPE_MODULES:
+        importlib.import_module(module)
+    return _registry
+
+
+def get_job_type(name: str) -> JobType | None:
+    return load_job_types().get(name)
+
+
+def all_job_types() -> list[JobType]:
+    return sorted(load_job_types().values(), key=lambda t: t.name)

@@ -1,0 +1,85 @@
+"""The job ledger: one row per job, and an append-only log of its events."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import IdMixin, Model, TimestampMixin, UTCDateTime, utcnow
+
+STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "running", "retrying")
+FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+class Job(IdMixin, TimestampMixin, Model):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
+        # The relay's scan: active jobs by dispatch state and due time.
+        sa.Index("ix_jobs_relay", "status", "dispatched_at", "next_attempt_at"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    type: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    queue: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="queued")
+    progress: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
+    result: Mapped[Any | None] = mapped_column(sa.JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    max_attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # When the next attempt may start (run_at, or a parked retry); None = now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None = not handed to the broker yet (the outbox); the relay sends those.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A running attempt owns the job through its lease token until the lease expires.
+    lease_token: Mapped[str | None] = mapped_column(sa.String(36))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(sa.String(200))
+    request_id: Mapped[str | None] = mapped_column(sa.String(128))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    created_by_api_key: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+
+
+class JobEvent(Model):
+    """A transition or progress step of a job, oldest first by id."""
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), nullable=False)  # transition | progress
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    progress: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    request_id: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class IdempotencyRecord(Model):
+    """The first answer to a create request, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer)  # None while in progress
+    response: Mapped[Any | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -1,0 +1,137 @@
+"""HubTask: the base task that does the ledger work around a job handler.
+
+`run_job(job_id)` claims the job (skipping one that finished, was cancelled or
+is running elsewhere: delivery is at least once), keeps its lease alive from a
+side thread while the handler works, gives the handler a `JobContext`, and
+stores the result, the error, or the retry. Clients get `{code, message}`;
+tracebacks go to the worker log only.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from typing import Any
+
+from celery import Task
+from flask import Flask
+
+from hub import job_runs
+from hub.jobtypes import JobCancelled, JobError, LeaseLost, get_job_type
+from hub.logs import task_log_context
+
+log = logging.getLogger(__name__)
+
+
+class HandlerContext:
+    """The `JobContext` a handler gets."""
+
+    def __init__(self, run: job_runs.JobRun) -> None:
+        self._run = run
+        self.job_id = run.job_id
+        self.tenant_id = run.tenant_id
+        self.payload = run.payload
+        self.attempt = run.attempt
+        self.request_id = run.request_id
+
+    def progress(self, percent: int, message: str | None = None) -> None:
+        job_runs.record_progress(self._run, percent, message)
+
+    def check_cancelled(self) -> None:
+        job_runs.check_cancelled(self._run)
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the lease every third of its length while the handler runs."""
+
+    def __init__(self, app: Flask, run: job_runs.JobRun) -> None:
+        super().__init__(name=f"lease-{run.job_id}", daemon=True)
+        self.app, self.run_ = app, run
+        self.stopped = threading.Event()
+        self.lost = threading.Event()
+
+    def run(self) -> None:
+        interval = max(1.0, self.app.config["JOB_LEASE_SECONDS"] / 3)
+        with self.app.app_context():
+            while not self.stopped.wait(interval):
+                try:
+                    if not job_runs.renew_lease(self.run_):
+                        self.lost.set()
+                        return
+                except Exception as exc:  # noqa: BLE001 - a failed renewal is retried next tick
+                    log.warning("lease renewal failed: %s", exc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+class HubTask(Task):
+    """Base for tasks that run a job of the ledger."""
+
+    flask_app: Flask  # set by workers.celery_app
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Like the app's default task class: every run inside the Flask app context.
+        with self.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+    def run_job(self, job_id: str) -> dict[str, Any]:
+        headers = self.request.headers if isinstance(self.request.headers, dict) else {}
+        request_id = getattr(self.request, "request_id", None) or headers.get("request_id")
+        with task_log_context(request_id, job_id):
+            try:
+                job_uuid = uuid.UUID(job_id)
+            except ValueError:
+                log.error("dropping a message with a malformed job id %r", job_id)
+                return {"skipped": "malformed job id"}
+            worker = f"{self.request.hostname or socket.gethostname()}"
+            run = job_runs.claim(job_uuid, worker)
+            if run is None:
+                log.info("job %s is not runnable (finished, cancelled or running elsewhere)", job_id)
+                return {"skipped": True}
+            return self._run_claimed(run)
+
+    def _run_claimed(self, run: job_runs.JobRun) -> dict[str, Any]:
+        from flask import current_app
+
+        jtype = get_job_type(run.type)
+        keeper = LeaseKeeper(current_app._get_current_object(), run)
+        keeper.start()
+        try:
+            if jtype is None:
+                job_runs.fail(run, "UNKNOWN_JOB_TYPE", f"no handler for job type {run.type}", None)
+                return {"status": "failed"}
+            result = jtype.handler(HandlerContext(run))
+            job_runs.succeed(run, result)
+            log.info("job %s succeeded on attempt %s", run.job_id, run.attempt)
+            return {"status": "succeeded"}
+        except JobCancelled:
+            job_runs.release_cancelled(run)
+            log.info("job %s stopped: cancelled", run.job_id)
+            return {"status": "cancelled"}
+        except LeaseLost:
+            log.warning("job %s: lease lost, another attempt owns it now", run.job_id)
+            return {"status": "lease_lost"}
+        except Exception as exc:  # noqa: BLE001 - every handler failure is recorded in the ledger
+            self._record_failure(run, jtype, exc)
+            return {"status": "failed_attempt"}
+        finally:
+            keeper.stop()
+
+    def _record_failure(self, run: job_runs.JobRun, jtype, exc: Exception) -> None:
+        retryable = jtype is not None and jtype.retry.is_retryable(exc)
+        if isinstance(exc, JobError):
+            code, message = exc.code, exc.message
+            log.warning("job %s attempt %s failed: %s %s", run.job_id, run.attempt, code, message)
+        else:
+            code = "TRANSIENT_ERROR" if retryable else "INTERNAL_ERROR"
+            message = ("A temporary error interrupted the job." if retryable
+                       else "The job failed unexpectedly.")
+            log.exception("job %s attempt %s raised", run.job_id, run.attempt)
+        delay = jtype.retry.delay(run.attempt) if retryable else None
+        try:
+            job_runs.fail(run, code, message, delay)
+        except (JobCancelled, LeaseLost):
+            job_runs.release_cancelled(run)
