@@ -92,7 +92,7 @@ def redis_url(redis_server: RedisServer | None) -> str:
 
 
 @pytest.fixture(scope="session")
-def base_config(postgres: str, redis_url: str) -> dict[str, Any]:
+def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, Any]:
     """Settings of the test app; also exported to child processes in e2e tests."""
     return {
         "HUB_ENV": "testing",
@@ -103,7 +103,12 @@ def base_config(postgres: str, redis_url: str) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT_IP": "1000 per minute",
         "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
         "API_RATE_LIMIT": "10000 per minute",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
+        # Short leases and a fast relay so recovery tests take seconds, not minutes.
+        "JOB_LEASE_SECONDS": 4,
+        "JOB_RELAY_INTERVAL": 0.5,
+        "JOB_DISPATCH_GRACE_SECONDS": 1,
+        "BEAT_SCHEDULE_FILE": str(service_dir / "celerybeat-schedule"),
     }
 
 
@@ -134,17 +139,17 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.remove()
 
 
-# Keys the app writes (rate-limit counters, token blocklist). Celery's own keys
-# (queue bindings of running workers, queues) are left alone.
+# Keys the app writes (rate-limit counters, token blocklist, locks) and messages
+# left in the queues by tests without workers. Celery's queue bindings stay.
 APP_KEY_PATTERNS = ("LIMITS*", "hub:*")
 
 
 def _clear_app_keys() -> None:
+    from celeryconfig import QUEUES
+
     client = redis_client()
-    for pattern in APP_KEY_PATTERNS:
-        keys = list(client.scan_iter(match=pattern, count=500))
-        if keys:
-            client.delete(*keys)
+    keys = [k for pattern in APP_KEY_PATTERNS for k in client.scan_iter(match=pattern, count=500)]
+    client.delete(*keys, *QUEUES)
 
 
 @pytest.fixture
@@ -217,3 +222,37 @@ def start_worker(app, base_config, process_logs):
     yield _start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_beat(app, base_config, process_logs):
+    """Start a real `celery beat` (it drives the relay); stopped after the test."""
+    from tests.processes import start_beat as start
+
+    started = []
+
+    def _start():
+        beat = start(base_config, process_logs)
+        started.append(beat)
+        return beat
+
+    yield _start
+    for beat in started:
+        beat.stop()
+
+
+@pytest.fixture
+def live_server(app, base_config, process_logs):
+    """The hub under gunicorn, as operators run it; yields its base URL."""
+    import requests
+    from localservices import free_port
+
+    from tests.processes import start_gunicorn, wait_until
+
+    port = free_port()
+    proc = start_gunicorn(base_config, process_logs, port)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
+               "gunicorn to serve /health/live", proc=proc.proc)
+    yield base
+    proc.stop()

@@ -95,3 +95,8 @@ def start_flower(config: dict[str, Any], log_dir: Path, port: int, basic_auth: s
     cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "flower", f"--port={port}",
            "--address=127.0.0.1", f"--basic-auth={basic_auth}"]
     return HubProcess("flower", cmd, child_env(config), log_dir)
+
+
+def start_beat(config: dict[str, Any], log_dir: Path) -> HubProcess:
+    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "beat", "--loglevel=INFO"]
+    return HubProcess("beat", cmd, child_env(config), log_dir)

@@ -7,20 +7,14 @@ import socketio
 from localservices import free_port
 
 from tests.helpers import PASSWORD
-from tests.processes import start_flower, start_gunicorn, wait_until
+from tests.processes import start_flower, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(app, base_config, process_logs):
-    port = free_port()
-    proc = start_gunicorn(base_config, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-               "gunicorn to serve /health/live", proc=proc.proc)
-    yield base
-    proc.stop()
+def server(live_server):
+    return live_server
 
 
 def _register(base: str) -> dict:
