@@ -36,6 +36,7 @@ def register_extensions(app: Flask) -> None:
     from hub.api.access import register_jwt_callbacks
     from hub.envelope import init_envelope
     from hub.extensions import celery_init_app, db, jwt, limiter, migrate
+    from hub.jobtypes import load_job_types
 
     init_envelope(app)
     db.init_app(app)
@@ -44,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     register_jwt_callbacks()
     limiter.init_app(app)
     celery_init_app(app)
+    # Job types (and the event listeners their modules subscribe) are known to
+    # every process: the API validates payloads, workers run handlers.
+    load_job_types()
 
 
 def register_blueprints(app: Flask) -> None:

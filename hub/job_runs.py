@@ -18,8 +18,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
+from hub import events
 from hub.extensions import db
-from hub.jobs import add_event, dispatch
+from hub.jobs import add_event, commit, dispatch, job_event_data
 from hub.jobtypes import JobCancelled, LeaseLost
 from hub.models import Job, utcnow
 from hub.realtime import emit_job_update
@@ -134,7 +135,8 @@ def succeed(run: JobRun, result: Any) -> None:
     job = db.session.get(Job, run.job_id)
     db.session.refresh(job)
     add_event(job, "transition", "succeeded")
-    db.session.commit()
+    events.publish(job.tenant_id, "job.succeeded", job_event_data(job))
+    commit()  # with whatever the event's listeners queued
     emit_job_update(job)
 
 
@@ -158,7 +160,9 @@ def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
     db.session.refresh(job)
     add_event(job, "transition", note,
               data={"error": error, "retry_in": retry_in if job.status == "retrying" else None})
-    db.session.commit()
+    if job.status == "failed":
+        events.publish(job.tenant_id, "job.failed", job_event_data(job))
+    commit()
     emit_job_update(job)
     if job.status == "retrying" and retry_in <= current_app.config["JOB_SHORT_RETRY_SECONDS"]:
         # Short waits ride on a broker countdown; longer ones stay parked in the
@@ -191,7 +195,9 @@ def recover_expired_leases(batch: int) -> int:
         else:
             job.status, job.message, job.finished_at = "failed", "failed", now
         add_event(job, "transition", f"lease of attempt {job.attempts} expired", data={"error": error})
-    db.session.commit()
+        if job.status == "failed":
+            events.publish(job.tenant_id, "job.failed", job_event_data(job))
+    commit()
     for job in jobs:
         emit_job_update(job)
     return len(jobs)

@@ -37,7 +37,8 @@ MAX_RUN_AT = timedelta(days=366)
 
 def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
                run_at: datetime | None = None, created_by: uuid.UUID | None = None,
-               api_key_id: uuid.UUID | None = None, internal: bool = False) -> Job:
+               api_key_id: uuid.UUID | None = None, internal: bool = False,
+               notify: bool = False) -> Job:
     """Add a queued job to the session; `commit()` dispatches it.
 
     Raises ValidationFailed for an unknown type, a type clients may not create
@@ -61,12 +62,19 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
               attempts=0, max_attempts=jtype.retry.max_attempts,
               next_attempt_at=run_at if run_at and run_at > now else None,
               request_id=current_request_id(), created_by=created_by,
-              created_by_api_key=api_key_id)
+              created_by_api_key=api_key_id, notify=notify)
     db.session.add(job)
     db.session.flush()
     add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
     db.session.info.setdefault(_PENDING, []).append(job.id)
     return job
+
+
+def job_event_data(job: Job) -> dict[str, Any]:
+    """The body of `job.succeeded` / `job.failed` domain events."""
+    return {"id": str(job.id), "type": job.type, "status": job.status, "result": job.result,
+            "error": job.error, "attempts": job.attempts, "request_id": job.request_id,
+            "created_by": str(job.created_by) if job.created_by else None, "notify": job.notify}
 
 
 def add_event(job: Job, kind: str, message: str | None = None,

@@ -49,7 +49,8 @@ class Jobs(MethodView):
         quotas.check_job_creation_rate(p.tenant_id)
         job = jobs.create_job(p.tenant_id, data["type"], data["payload"], run_at=data["run_at"],
                               created_by=p.user.id if p.user else None,
-                              api_key_id=p.api_key.id if p.api_key else None)
+                              api_key_id=p.api_key.id if p.api_key else None,
+                              notify=data["notify"])
         jobs.commit()
         set_message("Job queued.")
         return job

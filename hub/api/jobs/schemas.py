@@ -12,6 +12,8 @@ class JobCreateSchema(ma.Schema):
                                                       "(GET /jobs/types)."})
     run_at = UTCDateTimeField(load_default=None, allow_none=True,
                               metadata={"description": "Start no earlier than this (UTC, with offset)."})
+    notify = ma.fields.Boolean(load_default=False,
+                               metadata={"description": "Email me when the job finishes."})
 
 
 class JobQuerySchema(PaginationArgsSchema):
@@ -47,6 +49,7 @@ class JobSchema(ma.Schema):
     updated_at = UTCDateTimeField()
     request_id = ma.fields.String(allow_none=True)
     created_by = ma.fields.UUID(allow_none=True)
+    notify = ma.fields.Boolean()
 
 
 class JobEventSchema(ma.Schema):
