@@ -34,7 +34,15 @@ class JobError(Exception):
 
 
 class RetryableError(JobError):
+    """Worth another attempt. `retry_after` (seconds), e.g. from a Retry-After
+    header, is a lower bound on the wait before it."""
+
     code = "RETRYABLE_ERROR"
+
+    def __init__(self, message: str, code: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
 
 
 class PermanentError(JobError):
@@ -58,12 +66,21 @@ class RetryPolicy:
     jitter: float = 0.2        # ± fraction, so retries of many jobs spread out
     # Exceptions besides RetryableError that are worth another attempt.
     retry_on: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+    # An explicit list of waits (seconds) after attempt 1, 2, ...; replaces the
+    # exponential formula (e.g. Standard Webhooks' 5 s, 5 min, 30 min, ...).
+    schedule: tuple[float, ...] | None = None
 
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    def delay(self, attempt: int, rng: random.Random | None = None,
+              retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based), at
+        least `retry_after` when the peer asked for it."""
         rng = rng or random
-        raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
-        return max(0.0, raw * rng.uniform(1 - self.jitter, 1 + self.jitter))
+        if self.schedule:
+            raw = self.schedule[min(attempt, len(self.schedule)) - 1]
+        else:
+            raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
+        wait = max(0.0, raw * rng.uniform(1 - self.jitter, 1 + self.jitter))
+        return max(wait, float(retry_after or 0))
 
     def is_retryable(self, exc: BaseException) -> bool:
         if isinstance(exc, PermanentError):
@@ -72,7 +89,8 @@ class RetryPolicy:
 
     def describe(self) -> dict[str, Any]:
         return {"max_attempts": self.max_attempts, "base_delay": self.base_delay,
-                "factor": self.factor, "max_delay": self.max_delay, "jitter": self.jitter}
+                "factor": self.factor, "max_delay": self.max_delay, "jitter": self.jitter,
+                "schedule": list(self.schedule) if self.schedule else None}
 
 
 class JobContext(Protocol):

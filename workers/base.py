@@ -130,7 +130,8 @@ class HubTask(Task):
             message = ("A temporary error interrupted the job." if retryable
                        else "The job failed unexpectedly.")
             log.exception("job %s attempt %s raised", run.job_id, run.attempt)
-        delay = jtype.retry.delay(run.attempt) if retryable else None
+        delay = (jtype.retry.delay(run.attempt, retry_after=getattr(exc, "retry_after", None))
+                 if retryable else None)
         try:
             job_runs.fail(run, code, message, delay)
         except (JobCancelled, LeaseLost):

@@ -70,6 +70,7 @@ class RetryPolicySchema(ma.Schema):
     factor = ma.fields.Float()
     max_delay = ma.fields.Float()
     jitter = ma.fields.Float()
+    schedule = ma.fields.List(ma.fields.Float(), allow_none=True)
 
 
 class JobTypeSchema(ma.Schema):
