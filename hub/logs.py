@@ -39,6 +39,24 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# Periodic housekeeping that runs every few seconds: Celery's INFO lines about
+# it (sent / received / succeeded) would drown everything else. Warnings and
+# errors about it still show.
+QUIET_TASKS = ("hub.maintenance.relay_jobs",)
+_CELERY_CHATTER = ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+
+
+class QuietPeriodicFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or record.name not in _CELERY_CHATTER:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is not ours to drop
+            return True
+        return not any(task in text for task in QUIET_TASKS)
+
+
 def configure_logging(app: Flask) -> None:
     """One stderr handler on the root logger, every handler tagged with context."""
     root = logging.getLogger()
@@ -49,6 +67,7 @@ def configure_logging(app: Flask) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, ContextFilter) for f in handler.filters):
             handler.addFilter(ContextFilter())
+            handler.addFilter(QuietPeriodicFilter())
     root.setLevel(app.config["LOG_LEVEL"])
     # Alembic announces each of its plugins at INFO on import; not useful to operators.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

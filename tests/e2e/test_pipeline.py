@@ -71,7 +71,7 @@ def users(live_server):
 
 
 def test_job_succeeds_and_its_user_sees_every_step_in_order(users, start_worker):
-    start_worker()
+    worker = start_worker()
     alice, alice_sock = users("Alice Co")
     bob, bob_sock = users("Bob Co")
     job_id = alice.submit({"seconds": 2.5}, headers={"X-Request-ID": "corr-e2e-1"})
@@ -89,6 +89,9 @@ def test_job_succeeds_and_its_user_sees_every_step_in_order(users, start_worker)
     events = alice.events(job_id)
     assert [e["status"] for e in events][-1] == "succeeded"
     assert sum(1 for e in events if e["kind"] == "progress") >= 3
+    # The worker's log lines for the job carry the request id and the job id.
+    tagged = [line for line in worker.log_tail(200).splitlines() if f"job={job_id}" in line]
+    assert tagged and all("req=corr-e2e-1" in line for line in tagged)
     # Another tenant saw nothing and cannot read it.
     time.sleep(0.3)
     assert bob_sock.job_updates() == []

@@ -56,3 +56,20 @@ def test_development_gets_placeholders_and_is_marked():
     cfg = load_config(environ={"HUB_ENV": "development"})
     assert cfg["SECRET_KEY"] and cfg["JWT_SECRET_KEY"] == DEV_JWT_SECRET_KEY
     assert cfg["TESTING"] is False
+
+
+def test_relay_chatter_is_dropped_but_its_warnings_are_kept():
+    import logging
+
+    from hub.logs import QuietPeriodicFilter
+
+    quiet = QuietPeriodicFilter()
+
+    def record(name, level, msg):
+        return logging.LogRecord(name, level, __file__, 1, msg, (), None)
+
+    assert not quiet.filter(record("celery.app.trace", logging.INFO,
+                                   "Task hub.maintenance.relay_jobs[x] succeeded"))
+    assert quiet.filter(record("celery.app.trace", logging.ERROR,
+                               "Task hub.maintenance.relay_jobs[x] raised"))
+    assert quiet.filter(record("celery.app.trace", logging.INFO, "Task hub.jobs.run[x] succeeded"))
