@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +23,10 @@ from hub.envelope import current_request_id
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.jobtypes import JobType, get_job_type
-from hub.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job, JobEvent, Tenant, utcnow
+from hub.models import FINISHED_STATUSES, Job, JobEvent, Tenant, utcnow
 from hub.models.base import paginate
-from hub.realtime import emit_job_update
+from hub.models.job import IN_FLIGHT_SQL
+from hub.realtime import JOB_UPDATED, emit, emit_job_update, job_rooms, job_update_payload
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +90,49 @@ def add_event(job: Job, kind: str, message: str | None = None,
 
 
 def commit() -> None:
-    """Commit the session, then dispatch the jobs created in it."""
-    pending = db.session.info.pop(_PENDING, [])
+    """Commit the session, then hand the jobs created in it to the broker.
+
+    Each new job's broker slot is reserved (`dispatched_at`) inside the same
+    transaction, so sending after the commit needs no second one. A job whose
+    tenant has no free slot, or whose send fails, stays in the outbox for the
+    relay.
+    """
+    pending = [db.session.get(Job, job_id) for job_id in db.session.info.pop(_PENDING, [])]
+    pending = [job for job in pending if job is not None]
+    to_send = [job for job in pending if _reserve_new(job)]
+    db.session.flush()
+    updates = [job_update_payload(job) for job in pending]
+    rooms = [job_rooms(job) for job in pending]
+    messages = [Message.of(job) for job in to_send]
     db.session.commit()
-    for job_id in pending:
-        job = db.session.get(Job, job_id)
-        if job is not None:
-            emit_job_update(job)
-            dispatch(job)
+    for payload, job_rooms_ in zip(updates, rooms, strict=True):
+        emit(JOB_UPDATED, payload, job_rooms_)
+    for message in messages:
+        _send_or_release(message)
 
 
 # --- dispatching ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Message:
+    """What the broker needs to run a job: plain values, safe after commit."""
+
+    job_id: uuid.UUID
+    queue: str
+    type: str
+    tenant_id: uuid.UUID
+    request_id: str | None
+
+    @classmethod
+    def of(cls, job: Job) -> Message:
+        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id)
+
+
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
     """The tenant's tier limits: `rate` of job creation and `concurrency` in flight."""
     tiers = current_app.config["JOB_TIER_LIMITS"]
-    tier = db.session.scalar(select(Tenant.tier).where(Tenant.id == tenant_id)) or "standard"
+    tenant = db.session.get(Tenant, tenant_id)  # usually in the identity map already
+    tier = tenant.tier if tenant is not None else "standard"
     return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
 
 
@@ -116,16 +145,29 @@ def _lock_tenant(tenant_id: uuid.UUID) -> None:
 
 def _in_flight(tenant_id: uuid.UUID) -> int:
     return db.session.scalar(select(func.count()).select_from(Job).where(
-        Job.tenant_id == tenant_id, Job.status.in_(ACTIVE_STATUSES),
-        Job.dispatched_at.is_not(None))) or 0
+        Job.tenant_id == tenant_id, text(IN_FLIGHT_SQL))) or 0
 
 
-def _due(job: Job, now: datetime) -> bool:
-    return job.next_attempt_at is None or job.next_attempt_at <= now
+def _has_slot(tenant_id: uuid.UUID) -> bool:
+    _lock_tenant(tenant_id)
+    return _in_flight(tenant_id) < int(tier_limits(tenant_id)["concurrency"])
+
+
+def _reserve_new(job: Job) -> bool:
+    """Reserve a slot for a job created in this (uncommitted) transaction."""
+    if job.status not in ("queued", "retrying") or job.dispatched_at is not None:
+        return False
+    if job.next_attempt_at is not None and job.next_attempt_at > utcnow():
+        return False  # the relay sends it when due
+    if not _has_slot(job.tenant_id):
+        log.info("job %s waits for a free slot of its tenant", job.id)
+        return False
+    job.dispatched_at = utcnow()
+    return True
 
 
 def dispatch(job: Job, countdown: float | None = None) -> bool:
-    """Hand one job to the broker if it is due and its tenant has a free slot.
+    """Hand one committed job to the broker if it is due and its tenant has a slot.
 
     The slot is reserved (`dispatched_at`) and committed before the message is
     sent; if sending fails the reservation is released and the relay retries.
@@ -134,45 +176,39 @@ def dispatch(job: Job, countdown: float | None = None) -> bool:
     now = utcnow()
     if job.status not in ("queued", "retrying") or job.dispatched_at is not None:
         return False
-    if countdown is None and not _due(job, now):
-        return False  # the relay sends it when due
-    _lock_tenant(job.tenant_id)
-    if _in_flight(job.tenant_id) >= int(tier_limits(job.tenant_id)["concurrency"]):
-        db.session.commit()
-        log.info("job %s waits for a free slot of its tenant", job.id)
+    if countdown is None and job.next_attempt_at is not None and job.next_attempt_at > now:
         return False
-    reserved = db.session.execute(
+    message = Message.of(job)
+    reserved = _has_slot(job.tenant_id) and db.session.execute(
         update(Job).where(Job.id == job.id, Job.dispatched_at.is_(None),
                           Job.status.in_(("queued", "retrying")))
         .values(dispatched_at=now)).rowcount
     db.session.commit()
-    if not reserved:
-        return False
-    return _send_or_release(job, countdown)
+    return bool(reserved) and _send_or_release(message, countdown)
 
 
-def _send_or_release(job: Job, countdown: float | None = None) -> bool:
+def _send_or_release(message: Message, countdown: float | None = None) -> bool:
     try:
-        send_to_broker(job, countdown)
+        send_to_broker(message, countdown)
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job in the outbox
-        log.warning("could not dispatch job %s (%s); the relay will retry", job.id, exc)
+        log.warning("could not dispatch job %s (%s); the relay will retry", message.job_id, exc)
         db.session.rollback()
-        db.session.execute(update(Job).where(Job.id == job.id).values(dispatched_at=None))
+        db.session.execute(update(Job).where(Job.id == message.job_id).values(dispatched_at=None))
         db.session.commit()
         return False
 
 
-def send_to_broker(job: Job, countdown: float | None = None) -> None:
+def send_to_broker(message: Message, countdown: float | None = None) -> None:
     celery_app = current_app.extensions["celery"]
     celery_app.send_task(
-        RUN_TASK, args=[str(job.id)], task_id=str(job.id), queue=job.queue,
+        RUN_TASK, args=[str(message.job_id)], task_id=str(message.job_id), queue=message.queue,
         countdown=countdown if countdown and countdown > 0 else None,
         # The ledger holds results; not subscribing to Celery's result keeps
         # publishing a single round trip (and quick to fail when Redis is down).
         ignore_result=True,
-        headers={"request_id": job.request_id, "job_type": job.type,
-                 "tenant_id": str(job.tenant_id)},
+        headers={"request_id": message.request_id, "job_type": message.type,
+                 "tenant_id": str(message.tenant_id)},
     )
 
 
@@ -225,13 +261,14 @@ def _dispatch_due(batch: int) -> int:
                 queue.clear()
     for job in chosen:
         job.dispatched_at = now
+    messages = [Message.of(job) for job in chosen]
     db.session.commit()
     sent = 0
-    for job in chosen:
-        if not _send_or_release(job):
+    for message in messages:
+        if not _send_or_release(message):
             # The broker is down: leave the rest in the outbox for the next run.
-            db.session.execute(update(Job).where(Job.id.in_([j.id for j in chosen[sent + 1:]]))
-                               .values(dispatched_at=None))
+            rest = [m.job_id for m in messages[sent + 1:]]
+            db.session.execute(update(Job).where(Job.id.in_(rest)).values(dispatched_at=None))
             db.session.commit()
             break
         sent += 1
@@ -248,8 +285,9 @@ def _redispatch_stale(batch: int) -> int:
         .limit(batch).with_for_update(skip_locked=True)).all()
     for job in jobs:
         job.dispatched_at = now
+    messages = [Message.of(job) for job in jobs]
     db.session.commit()
-    return sum(1 for job in jobs if _send_or_release(job))
+    return sum(1 for message in messages if _send_or_release(message))
 
 
 # --- reading ----------------------------------------------------------------

@@ -76,9 +76,13 @@ def emit(event: str, data: Any, rooms: list[str]) -> None:
         log.warning("could not emit %s: %s", event, exc)
 
 
+def job_rooms(job: Job) -> list[str]:
+    """Who hears about a job: its tenant, its own room, and staff."""
+    return [tenant_room(job.tenant_id), job_room(job.id), STAFF_ROOM]
+
+
 def emit_job_update(job: Job) -> None:
-    emit(JOB_UPDATED, job_update_payload(job),
-         [tenant_room(job.tenant_id), job_room(job.id), STAFF_ROOM])
+    emit(JOB_UPDATED, job_update_payload(job), job_rooms(job))
 
 
 def notify_tenant(tenant_id: Any, kind: str, message: str, data: dict[str, Any] | None = None) -> None:

@@ -13,6 +13,9 @@ from hub.models.base import IdMixin, Model, TimestampMixin, UTCDateTime, utcnow
 STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running", "retrying")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+# A job handed to the broker and not finished: it holds one of its tenant's
+# slots. Literal SQL so PostgreSQL can match the partial index to the query.
+IN_FLIGHT_SQL = "dispatched_at IS NOT NULL AND status IN ('queued', 'running', 'retrying')"
 
 
 class Job(IdMixin, TimestampMixin, Model):
@@ -22,6 +25,10 @@ class Job(IdMixin, TimestampMixin, Model):
         # The relay's scan: active jobs by dispatch state and due time.
         sa.Index("ix_jobs_relay", "status", "dispatched_at", "next_attempt_at"),
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+        # Slot accounting counts a tenant's dispatched, unfinished jobs on every
+        # dispatch; this keeps that count independent of the tenant's history.
+        sa.Index("ix_jobs_tenant_in_flight", "tenant_id",
+                 postgresql_where=sa.text(IN_FLIGHT_SQL), sqlite_where=sa.text(IN_FLIGHT_SQL)),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(

@@ -1,4 +1,4 @@
-"""jobs: notify flag
+"""jobs: notify flag, and an index for counting a tenant's jobs in flight
 
 Revision ID: 0003_job_notify
 Revises: 0002_job_ledger
@@ -19,10 +19,14 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notify', sa.Boolean(), server_default=sa.false(), nullable=False))
+    in_flight = sa.text("dispatched_at IS NOT NULL AND status IN ('queued', 'running', 'retrying')")
+    op.create_index('ix_jobs_tenant_in_flight', 'jobs', ['tenant_id'], unique=False,
+                    postgresql_where=in_flight, sqlite_where=in_flight)
 
 
 
 def downgrade():
+    op.drop_index('ix_jobs_tenant_in_flight', table_name='jobs')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_column('notify')
 
