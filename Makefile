@@ -11,13 +11,14 @@ COMPOSE_CHECK_ENV = SECRET_KEY=compose-check JWT_SECRET_KEY=compose-check \
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test services lint clean clean-instance compose-check
+.PHONY: help install run test services bench lint clean clean-instance compose-check
 
 help:
 	@echo "make install        create $(VENV) and install the project with its dev extras"
 	@echo "make run            run the hub locally (Redis, API, worker, beat, Flower)"
 	@echo "make test           run the test suite (starts its own PostgreSQL and Redis)"
 	@echo "                    extra pytest arguments: make test PYTEST_ARGS='-k jobs -x'"
+	@echo "make bench          benchmarks vs raw Celery; writes bench/results/ (BENCH_ARGS=--quick)"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml"
 	@echo "make clean          remove $(VENV) and caches (keeps instance/)"
@@ -44,6 +45,10 @@ services: install
 
 test: services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

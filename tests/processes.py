@@ -1,6 +1,7 @@
 """Start and stop the hub's real processes (worker, gunicorn, Flower) in tests."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,8 @@ ALL_QUEUES = "default,email,files,payments,sync,webhooks,maintenance"
 def child_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
     """The environment of a hub process configured like the test app."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PYTEST_"))}
-    env.update({k: str(v) for k, v in config.items()})
+    env.update({k: json.dumps(v) if isinstance(v, dict | list) else str(v)
+                for k, v in config.items()})
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
