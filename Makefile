@@ -11,13 +11,14 @@ COMPOSE_CHECK_ENV = SECRET_KEY=compose-check JWT_SECRET_KEY=compose-check \
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test services bench lint clean clean-instance compose-check
+.PHONY: help install run test services fuzz bench lint clean clean-instance compose-check
 
 help:
 	@echo "make install        create $(VENV) and install the project with its dev extras"
 	@echo "make run            run the hub locally (Redis, API, worker, beat, Flower)"
 	@echo "make test           run the test suite (starts its own PostgreSQL and Redis)"
 	@echo "                    extra pytest arguments: make test PYTEST_ARGS='-k jobs -x'"
+	@echo "make fuzz           schemathesis on every operation, 200 examples each (HUB_FUZZ_EXAMPLES)"
 	@echo "make bench          benchmarks vs raw Celery; writes bench/results/ (BENCH_ARGS=--quick)"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml"
@@ -45,6 +46,10 @@ services: install
 
 test: services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Schemathesis at a larger size than the bounded run in make test.
+fuzz: services
+	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

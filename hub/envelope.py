@@ -14,6 +14,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, g, has_request_context, request
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -89,6 +90,10 @@ class MetaSchema(ma.Schema):
     pagination = ma.fields.Nested(PaginationMetaSchema)
 
 
+class NoArgsSchema(ma.Schema):
+    """For operations that take no query parameters: any given is a 422."""
+
+
 class PaginationArgsSchema(ma.Schema):
     """Query arguments every list endpoint takes."""
 
@@ -118,8 +123,55 @@ def _envelope_schema(schema: ma.Schema) -> type[ma.Schema]:
     return _envelope_schemas[name]
 
 
+def _bad_text(value: Any, path: str = "") -> str | None:
+    """The path of the first string that no database can store, if any."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "_schema"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a \udXXX escape
+            return path or "_schema"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _bad_text(key, f"{path}.{key}".lstrip(".")) if isinstance(key, str) else None
+        found = found or _bad_text(item, f"{path}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
+
+
+class StrictTextParser(FlaskParser):
+    """Refuse text that PostgreSQL cannot store (NUL, lone surrogates) with a 422,
+    in any location and at any depth, instead of failing at INSERT time."""
+
+    def pre_load(self, location_data, *, schema, req, location):
+        data = super().pre_load(location_data, schema=schema, req=req, location=location)
+        where = _bad_text(dict(data) if hasattr(data, "keys") else data)
+        if where:
+            from hub.errors import ValidationFailed
+
+            raise ValidationFailed(
+                "Text may not contain NUL characters or unpaired surrogates.",
+                details={"fields": {location: {where: ["contains characters that cannot be stored"]}}})
+        return data
+
+
 class HubBlueprint(Blueprint):
-    """A flask-smorest Blueprint whose responses are the success envelope."""
+    """A flask-smorest Blueprint whose responses are the success envelope.
+
+    Arguments are strict in every location: an unknown query parameter is a 422
+    like an unknown body field (webargs would silently drop it), so a typo such
+    as `?satus=failed` is reported instead of returning everything.
+    """
+
+    ARGUMENTS_PARSER = StrictTextParser(unknown=None)
 
     @staticmethod
     def _prepare_response_content(data: Any) -> dict[str, Any]:

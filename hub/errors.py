@@ -147,6 +147,8 @@ def handle_http_exception(error: HTTPException):
             return error_response(500)
     message, details = _http_exception_details(error)
     headers = dict((getattr(error, "data", None) or {}).get("headers") or {})
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110 requires it
     if status == 400 and not message and "fields" in details:
         message = "The request body is not valid JSON."
     if status == 422 and not message:

@@ -241,9 +241,7 @@ def start_beat(app, base_config, process_logs):
         beat.stop()
 
 
-@pytest.fixture
-def live_server(app, base_config, process_logs):
-    """The hub under gunicorn, as operators run it; yields its base URL."""
+def _serve(base_config, process_logs):
     import requests
     from localservices import free_port
 
@@ -254,5 +252,20 @@ def live_server(app, base_config, process_logs):
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
                "gunicorn to serve /health/live", proc=proc.proc)
+    return proc, base
+
+
+@pytest.fixture
+def live_server(app, base_config, process_logs):
+    """The hub under gunicorn, as operators run it; yields its base URL."""
+    proc, base = _serve(base_config, process_logs)
+    yield base
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def module_live_server(app, base_config, process_logs):
+    """Like live_server, shared by a module's tests (tables are still emptied per test)."""
+    proc, base = _serve(base_config, process_logs)
     yield base
     proc.stop()

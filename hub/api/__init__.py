@@ -9,7 +9,9 @@ API_PREFIX = "/api/v1"
 
 api = HubApi(spec_kwargs={
     "info": {"description": "Integration hub: accounts, jobs and integrations. "
-                            "Every response is the JSON envelope described in API.md."},
+                            "Every response is the JSON envelope described in API.md. "
+                            "Text fields may not contain NUL (U+0000); unknown fields and "
+                            "query parameters are rejected with 422."},
 })
 
 
@@ -21,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.auth.routes import blp as auth_blp
     from hub.api.health.routes import blp as health_blp
     from hub.api.jobs.routes import blp as jobs_blp
+    from hub.api.jobs.routes import document_job_types
     from hub.api.users.routes import blp as users_blp
 
     api.init_app(app)
@@ -29,3 +32,4 @@ def register_blueprints(app: Flask) -> None:
     for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(health_blp)
+    document_job_types(api.spec)

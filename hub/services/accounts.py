@@ -106,7 +106,12 @@ def create_user(actor: audit.Actor, actor_role: str, data: dict[str, Any]) -> Us
 
 
 def update_user(actor: audit.Actor, actor_role: str, user: User, changes: dict[str, Any]) -> User:
-    """Change name, role, active flag or password of a user. Commits."""
+    """Change name, role, active flag or password of a user. Commits.
+
+    An empty change set is a no-op (PATCH semantics), with no audit event.
+    """
+    if not changes:
+        return user
     new_role = changes.get("role")
     if new_role is not None and new_role != user.role:
         _check_role_change(actor_role, user.role, new_role)

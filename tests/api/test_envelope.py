@@ -88,3 +88,30 @@ def test_unhandled_exception_is_500_without_internals(base_config, caplog):
     # The operator still gets the full story in the log, tagged with the request id.
     logged = [r for r in caplog.records if r.levelname == "ERROR"]
     assert logged and logged[-1].request_id == "boom-1" and logged[-1].exc_info
+
+
+@pytest.mark.parametrize("raw", ['"Acme\\u0000"', '"\\ud8bd tenant"'])
+def test_text_a_database_cannot_store_is_422_not_500(client, raw):
+    body = ('{"tenant_name": ' + raw + ', "name": "A", "email": "a@example.com", '
+            '"password": "correct horse battery"}')
+    resp = client.post("/api/v1/auth/register", data=body, content_type="application/json")
+    err = assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "tenant_name" in err["details"]["fields"]["json"]
+
+
+def test_nested_nul_in_a_job_payload_is_422(register):
+    owner = register()
+    resp = owner.post("/api/v1/jobs", data='{"type": "demo.sleep", "payload": {"seconds": 1, '
+                      '"note\\u0000": "x"}}', content_type="application/json")
+    assert_error(resp, 422, "VALIDATION_ERROR")
+
+
+def test_unknown_query_parameter_is_422(register):
+    owner = register()
+    body = assert_error(owner.get("/api/v1/jobs?satus=failed"), 422, "VALIDATION_ERROR")
+    assert "satus" in body["details"]["fields"]["query"]
+
+
+def test_405_lists_the_allowed_methods(client):
+    resp = client.delete("/api/v1/auth/login")
+    assert resp.headers["Allow"] == "OPTIONS, POST"

@@ -56,12 +56,12 @@ class Api:
 
 
 @pytest.fixture
-def users(live_server):
+def users(module_live_server):
     clients: list[RecordingClient] = []
 
     def make(tenant: str = "Acme") -> tuple[Api, RecordingClient]:
-        api = Api(live_server, tenant)
-        sock = RecordingClient(live_server, api.token)
+        api = Api(module_live_server, tenant)
+        sock = RecordingClient(module_live_server, api.token)
         clients.append(sock)
         return api, sock
 
@@ -159,14 +159,14 @@ def test_subscribe_to_own_job_and_refused_for_another_tenants(users):
     assert alice_sock.call("unsubscribe", {"job_id": job_id}) == {"ok": True}
 
 
-def test_socket_with_expired_token_is_refused(app, live_server, users):
+def test_socket_with_expired_token_is_refused(app, module_live_server, users):
     alice, _ = users()
     with app.app_context():
         expired = create_access_token(identity=alice.data["user"]["id"],
                                       expires_delta=timedelta(seconds=-1))
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(live_server, auth={"token": expired}, transports=["websocket"],
+        client.connect(module_live_server, auth={"token": expired}, transports=["websocket"],
                        wait_timeout=10)
 
 

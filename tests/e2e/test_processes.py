@@ -13,8 +13,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(live_server):
-    return live_server
+def server(module_live_server):
+    return module_live_server
 
 
 def _register(base: str) -> dict:

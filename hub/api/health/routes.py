@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from hub.envelope import HubBlueprint, set_message
+from hub.envelope import HubBlueprint, NoArgsSchema, set_message
 from hub.errors import ServiceUnavailable
 from hub.extensions import limiter
 from hub.services import health
@@ -24,17 +24,19 @@ class ReadySchema(ma.Schema):
 
 
 @blp.route("/live", methods=["GET"])
+@blp.arguments(NoArgsSchema, location="query")
 @blp.response(200, LiveSchema)
-def live():
+def live(_args):
     """The process is up. Touches nothing else."""
     return {"status": "live"}
 
 
 @blp.route("/ready", methods=["GET"])
+@blp.arguments(NoArgsSchema, location="query")
 @blp.response(200, ReadySchema)
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE",
                   description="A dependency failed; `details.checks` says which.")
-def ready():
+def ready(_args):
     """Database, Redis and at least one Celery worker are reachable."""
     ok, checks = health.readiness()
     if not ok:

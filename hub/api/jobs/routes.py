@@ -126,3 +126,22 @@ class JobRetry(MethodView):
         """Queue a failed or cancelled job again; attempts keep counting."""
         set_message("Job queued for retry.")
         return jobs.retry(_visible_job(job_id))
+
+
+def document_job_types(spec) -> None:
+    """Spell out in the OpenAPI document which payload each job type takes.
+
+    marshmallow can only say "payload is an object"; each creatable type's JSON
+    schema becomes one branch of a `oneOf` on the request body, so clients and
+    generated tests see the real contract.
+    """
+    create = spec.components.schemas.get("JobCreate")
+    if create is None:
+        return
+    branches = []
+    for jtype in all_job_types():
+        if jtype.creatable:
+            branch = {"properties": {"type": {"const": jtype.name}, "payload": jtype.schema},
+                      "required": ["type", "payload"] if jtype.schema.get("required") else ["type"]}
+            branches.append(branch)
+    create["oneOf"] = branches

@@ -15,8 +15,3 @@ class UserUpdateSchema(ma.Schema):
     role = role_field()
     is_active = ma.fields.Boolean()
     password = password_field()
-
-    @ma.validates_schema
-    def not_empty(self, data, **kwargs):
-        if not data:
-            raise ma.ValidationError("Give at least one field to change.", "_schema")
