@@ -11,8 +11,9 @@ from tests.email.smtp_sink import SmtpSink
 SENDER = "Hub Tests <hub@tests.example>"
 
 
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SmtpSink]:
+    """One SMTP server per module (the worker that sends to it is slow to start)."""
     from localservices import free_port
 
     sink = SmtpSink(free_port())
@@ -21,18 +22,25 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.stop()
 
 
+@pytest.fixture
+def smtp_sink(smtp_server: SmtpSink) -> SmtpSink:
+    """The module's SMTP server, running, with nothing received and no scripted replies."""
+    smtp_server.reset()
+    return smtp_server
+
+
 def mail_config(port: int) -> dict[str, Any]:
     """Settings that send real mail to the sink, with quick retries."""
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_SUPPRESS_SEND": False,
             "MAIL_DEFAULT_SENDER": SENDER, "MAIL_TIMEOUT": 5, "EMAIL_RETRY_BASE_SECONDS": 0.5}
 
 
-@pytest.fixture
-def mail_worker(app, base_config, process_logs, smtp_sink):
-    """A real Celery worker whose MAIL_* settings point at `smtp_sink`."""
+@pytest.fixture(scope="module")
+def mail_worker(app, base_config, process_logs, smtp_server):
+    """A real Celery worker (one per module) whose MAIL_* settings point at `smtp_server`."""
     from tests.processes import start_worker, wait_until
 
-    worker = start_worker({**base_config, **mail_config(smtp_sink.port)}, process_logs,
+    worker = start_worker({**base_config, **mail_config(smtp_server.port)}, process_logs,
                           name=f"mail-worker-{uuid.uuid4().hex[:6]}")
     celery_app = app.extensions["celery"]
     try:

@@ -69,6 +69,19 @@ class SmtpSink:
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def reset(self) -> None:
+        """Forget what was received and every scripted reply; make sure it is running."""
+        with self.lock:
+            self.received.clear()
+            self.rcpt_replies.clear()
+            self.data_replies.clear()
+        if not self.running:
+            self.start()
+
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()

@@ -1,8 +1,9 @@
 """POST /emails and GET /emails/templates without a worker: validation, limits, queueing."""
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -180,3 +181,35 @@ def test_internal_mail_does_not_count_against_the_daily_limit(register, daily_li
     owner = register()
     assert len(email_jobs(owner)) == 1  # the welcome mail
     assert owner.post("/api/v1/emails", json={"to": ["a@example.com"], **RAW}).status_code == 202
+
+
+def _queued_ids(queue: str) -> list[str]:
+    """Job ids of the messages waiting in a Redis queue, oldest first (kombu LPUSHes)."""
+    from hub.extensions import redis_client
+
+    return [json.loads(m)["headers"]["id"] for m in reversed(redis_client().lrange(queue, 0, -1))]
+
+
+def test_a_welcome_mail_holds_one_of_its_tenants_slots_until_sent(app, register, welcome_mail):
+    from hub import jobs
+    from hub.models import utcnow
+
+    tiers = app.config["JOB_TIER_LIMITS"]
+    app.config["JOB_TIER_LIMITS"] = {**tiers, "standard": {"rate": "100 per minute", "concurrency": 2}}
+    try:
+        owner = register()
+        [welcome] = email_jobs(owner)
+        with app.app_context():
+            assert _queued_ids("email") == [welcome["id"]]
+        demo = {"type": "demo.sleep", "payload": {"seconds": 1}}
+        first, second = (owner.post("/api/v1/jobs", json=demo).get_json()["data"]["id"] for _ in "12")
+        with app.app_context():
+            assert _queued_ids("default") == [first]  # the welcome mail holds the other slot
+            sent = db.session.get(Job, uuid.UUID(welcome["id"]))
+            sent.status, sent.finished_at = "succeeded", utcnow()
+            db.session.get(Job, uuid.UUID(second)).created_at = utcnow() - timedelta(seconds=10)
+            db.session.commit()
+            assert jobs.relay()["dispatched"] == 1
+            assert _queued_ids("default") == [first, second]
+    finally:
+        app.config["JOB_TIER_LIMITS"] = tiers
