@@ -16,6 +16,8 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 
 from flask_mail import Connection, Message, sanitize_address, sanitize_addresses
 
@@ -97,9 +99,24 @@ class _TimedConnection(Connection):
         return host
 
 
+# RFC 5321 4.5.3.1.6: a line is at most 998 octets. Flask-Mail sends UTF-8 bodies
+# as they are (8bit), so a long line (minified HTML, a paragraph without breaks)
+# would be refused by the server; such parts go quoted-printable instead.
+MAX_LINE_OCTETS = 998
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+class _Message(Message):
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        if text and any(len(line.encode()) > MAX_LINE_OCTETS for line in text.splitlines()):
+            return MIMEText(text, _subtype=subtype, _charset=_UTF8_QP)  # type: ignore[arg-type]
+        return super()._mimetext(text, subtype)
+
+
 def build_message(email: OutgoingEmail) -> Message:
     """The Flask-Mail message (needs an app context with Flask-Mail bound)."""
-    message = Message(subject=email.subject, recipients=list(email.to), body=email.text,
+    message = _Message(subject=email.subject, recipients=list(email.to), body=email.text,
                       html=email.html, sender=email.sender, extra_headers=dict(email.headers))
     # Flask-Mail makes a random id per Message; ours is stable so a re-sent
     # attempt of the same job is recognisably the same message.

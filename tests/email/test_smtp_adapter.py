@@ -117,3 +117,12 @@ def test_a_line_break_in_a_header_is_refused_before_connecting(mail_app, smtp_si
 def test_suppressed_sending_builds_the_message_but_connects_nowhere(mail_app):
     report = send_email(settings(1, suppress=True), MESSAGE)  # port 1: nothing listens there
     assert report.suppressed is True and report.accepted == list(MESSAGE.to)
+
+
+def test_long_lines_survive_the_smtp_line_limit(mail_app, smtp_sink):
+    html = "<p>" + "word " * 2000 + "</p>"  # one 10 kB line, as minified HTML often is
+    text = "Grüße " * 500
+    send_email(settings(smtp_sink.port), OutgoingEmail(**{**MESSAGE.__dict__, "html": html,
+                                                           "text": text}))
+    [got] = smtp_sink.messages()
+    assert got.html == html and got.text == text
