@@ -35,7 +35,7 @@ def register_extensions(app: Flask) -> None:
     from hub import models  # noqa: F401  (models must be known to SQLAlchemy and Alembic)
     from hub.api.access import register_jwt_callbacks
     from hub.envelope import init_envelope
-    from hub.extensions import celery_init_app, db, jwt, limiter, migrate
+    from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate
     from hub.jobtypes import load_job_types
 
     init_envelope(app)
@@ -44,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     register_jwt_callbacks()
     limiter.init_app(app)
+    mail_init_app(app)
     celery_init_app(app)
     # Job types (and the event listeners their modules subscribe) are known to
     # every process: the API validates payloads, workers run handlers.

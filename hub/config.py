@@ -89,6 +89,21 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     }),
     "IDEMPOTENCY_TTL_HOURS": (_int, 24),
     "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
+    # Email (Flask-Mail over SMTP; hub/services/email.py).
+    "MAIL_SERVER": (str, "localhost"),
+    "MAIL_PORT": (_int, 25),
+    "MAIL_USE_TLS": (_bool, False),
+    "MAIL_USE_SSL": (_bool, False),
+    "MAIL_USERNAME": (str, None),
+    "MAIL_PASSWORD": (str, None),
+    "MAIL_DEFAULT_SENDER": (str, "Integration Hub <no-reply@localhost>"),
+    "MAIL_TIMEOUT": (_float, 30.0),
+    # None: Flask-Mail's default, which suppresses sending when HUB_ENV=testing.
+    "MAIL_SUPPRESS_SEND": (_bool, None),
+    "EMAIL_DAILY_LIMIT": (_int, 1000),
+    "EMAIL_MAX_RECIPIENTS": (_int, 50),
+    "EMAIL_RETRY_BASE_SECONDS": (_float, 5.0),
+    "EMAIL_WELCOME_ENABLED": (_bool, True),
 }
 
 
@@ -152,6 +167,7 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
 def check_config(cfg: dict[str, Any]) -> None:
     """Refuse settings that must not reach production; name the setting."""
     check_job_settings(cfg)
+    check_mail_settings(cfg)
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -185,3 +201,20 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
     if cfg["JOB_LEASE_SECONDS"] < 2:
         raise ConfigError("JOB_LEASE_SECONDS must be at least 2")
+
+
+def check_mail_settings(cfg: dict[str, Any]) -> None:
+    """Mail settings that cannot work; any environment."""
+    from email.utils import parseaddr
+
+    if cfg["MAIL_USE_TLS"] and cfg["MAIL_USE_SSL"]:
+        raise ConfigError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (implicit TLS) exclude each other")
+    if "@" not in parseaddr(cfg["MAIL_DEFAULT_SENDER"] or "")[1]:
+        raise ConfigError("MAIL_DEFAULT_SENDER must be an address, e.g. 'Hub <no-reply@example.com>'")
+    if bool(cfg["MAIL_USERNAME"]) != bool(cfg["MAIL_PASSWORD"]):
+        raise ConfigError("set both MAIL_USERNAME and MAIL_PASSWORD, or neither")
+    for name in ("EMAIL_DAILY_LIMIT", "EMAIL_MAX_RECIPIENTS"):
+        if cfg[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if cfg["EMAIL_RETRY_BASE_SECONDS"] <= 0 or cfg["MAIL_TIMEOUT"] <= 0:
+        raise ConfigError("EMAIL_RETRY_BASE_SECONDS and MAIL_TIMEOUT must be positive")

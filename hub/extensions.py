@@ -12,6 +12,7 @@ from celery import Celery, Task
 from flask import Flask, current_app, request
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -40,6 +41,14 @@ limiter = Limiter(key_func=_client_ip)
 # async_mode is explicit: Flask-SocketIO would silently pick eventlet or
 # gevent if either happened to be installed.
 socketio = SocketIO(async_mode="threading")
+mail = Mail()
+
+
+def mail_init_app(app: Flask) -> None:
+    """Bind Flask-Mail; MAIL_SUPPRESS_SEND unset means Flask-Mail's default (off unless testing)."""
+    if app.config.get("MAIL_SUPPRESS_SEND") is None:
+        app.config["MAIL_SUPPRESS_SEND"] = app.testing
+    mail.init_app(app)
 
 
 @event.listens_for(Engine, "connect")

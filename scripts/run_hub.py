@@ -5,7 +5,7 @@
 3. Environment for the processes (HUB_ENV, DATABASE_URL, REDIS_URL, ports, PATH).
 4. ``flask --app wsgi db upgrade`` and ``flask --app wsgi hub seed-demo``.
 5. The URLs to open.
-6. ``honcho start -f Procfile`` (web, worker, beat, flower) until Ctrl-C;
+6. ``honcho start -f Procfile`` (web, worker, beat, flower, mail) until Ctrl-C;
    then the private Redis is stopped and honcho's exit code is returned.
 """
 
@@ -127,7 +127,9 @@ def main() -> int:
 
     hub_port = os.environ.get("HUB_PORT") or "5000"
     flower_port = os.environ.get("FLOWER_PORT") or "5555"
-    for name, port in (("HUB_PORT", hub_port), ("FLOWER_PORT", flower_port)):
+    mail_port = os.environ.get("MAIL_CATCHER_PORT") or "1025"
+    for name, port in (("HUB_PORT", hub_port), ("FLOWER_PORT", flower_port),
+                       ("MAIL_CATCHER_PORT", mail_port)):
         if not port.isdigit():
             raise fail(f"{name} must be a port number, not {port!r}")
         if port_in_use(int(port)):
@@ -167,6 +169,11 @@ def main() -> int:
         env["REDIS_URL"] = redis_url
         env["HUB_PORT"] = hub_port
         env["FLOWER_PORT"] = flower_port
+        # Mail goes to the local catcher (Procfile `mail`) unless MAIL_SERVER is set.
+        env["MAIL_CATCHER_PORT"] = mail_port
+        if not env.get("MAIL_SERVER"):
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
+                       MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
         env["PYTHONUNBUFFERED"] = "1"
         path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
         env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
@@ -189,6 +196,12 @@ def main() -> int:
         print(f"    Health        {base}/health/ready", flush=True)
         print(f"    Flower        http://127.0.0.1:{flower_port}/  "
               f"(user {user or '?'}, password {password or '?'})", flush=True)
+        if env["MAIL_SERVER"] == "127.0.0.1" and env.get("MAIL_PORT") == mail_port:
+            print(f"    Mail          {MAIL_DIR.relative_to(ROOT)}/*.eml  "
+                  f"(SMTP catcher on 127.0.0.1:{mail_port}; nothing leaves this machine)", flush=True)
+        else:
+            print(f"    Mail          sent through {env['MAIL_SERVER']}:{env.get('MAIL_PORT', '25')} "
+                  "(MAIL_SERVER is set)", flush=True)
         print("    Press Ctrl-C to stop everything.\n", flush=True)
 
         # 6. the processes

@@ -109,6 +109,9 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         "JOB_RELAY_INTERVAL": 0.5,
         "JOB_DISPATCH_GRACE_SECONDS": 1,
         "BEAT_SCHEDULE_FILE": str(service_dir / "celerybeat-schedule"),
+        # A new tenant's welcome mail is a job of that tenant; tests of other features
+        # should not find it among their jobs. tests/email turns it on where it matters.
+        "EMAIL_WELCOME_ENABLED": False,
     }
 
 

@@ -21,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.api_keys.routes import blp as api_keys_blp
     from hub.api.audit.routes import blp as audit_blp
     from hub.api.auth.routes import blp as auth_blp
+    from hub.api.emails.routes import blp as emails_blp
     from hub.api.health.routes import blp as health_blp
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.jobs.routes import document_job_types
@@ -31,5 +32,6 @@ def register_blueprints(app: Flask) -> None:
         api.spec.components.security_scheme(name, scheme)
     for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
+    api.register_blueprint(emails_blp, url_prefix=API_PREFIX + emails_blp.url_prefix)
     api.register_blueprint(health_blp)
     document_job_types(api.spec)

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
+from hub.models.email import EmailDailyUsage
 from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
@@ -11,3 +12,4 @@ __all__ = [
     "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
     "TokenFamily", "User", "utcnow",
 ]
+__all__ += ["EmailDailyUsage"]

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hub import jobs
 from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hub.extensions import db
 from hub.models import ADMIN_ROLES, ApiKey, Tenant, User, utcnow
 from hub.services import audit, paginate
+from hub.services import email as email_service
 from hub.services.passwords import hash_password, needs_rehash, verify_password
 
 API_KEY_PREFIX = "hub"
@@ -35,7 +37,7 @@ def create_tenant(name: str, tier: str = "standard") -> Tenant:
 
 
 def register(tenant_name: str, name: str, email: str, password: str) -> User:
-    """Sign up: a new tenant with its owner. Commits."""
+    """Sign up: a new tenant with its owner, and their welcome mail. Commits."""
     email = normalize_email(email)
     if _email_taken(email):
         raise Conflict("An account with this email already exists.",
@@ -45,7 +47,8 @@ def register(tenant_name: str, name: str, email: str, password: str) -> User:
                 password_hash=hash_password(password), role="owner")
     db.session.add(user)
     audit.record(audit.Actor(tenant.id, user.id), "tenant.registered", "tenant", tenant.id)
-    db.session.commit()
+    email_service.queue_welcome(user, tenant)  # in this transaction: no account without its welcome mail
+    jobs.commit()
     return user
 
 

@@ -1,0 +1,1 @@
+"""Email: send templated or plain messages; list the templates."""

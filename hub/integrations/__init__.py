@@ -1,0 +1,1 @@
+"""Adapters to the outside world: plain values in, plain values out."""
