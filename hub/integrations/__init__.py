@@ -1,0 +1,1 @@
+"""Adapters to the outside world (HTTP, SMTP, storage, ...): plain values in and out."""
