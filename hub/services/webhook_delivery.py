@@ -76,6 +76,8 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
         # This job already got a 2xx (and then lost its lease): do not send twice.
         return {"delivery_id": str(delivery.id), "webhook_id": delivery.webhook_id, "repeated": True}
     endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None:  # deleted since the delivery was loaded; the delivery goes with it
+        raise PermanentError("The webhook endpoint was deleted.", code="WEBHOOK_DELIVERY_GONE")
     if not endpoint.enabled:
         delivery.status, delivery.last_error = "failed", "the endpoint is disabled"
         db.session.commit()
