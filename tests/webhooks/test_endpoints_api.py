@@ -268,3 +268,30 @@ def test_send_time_guard_refuses_an_address_that_is_no_longer_allowed(app, regis
     assert logged["status"] == "failed"
     assert logged["attempts"][0]["outcome"] == "refused"
     assert "loopback" in logged["attempts"][0]["error"]
+
+
+def test_retention_purges_old_finished_deliveries_but_keeps_pending_ones(app, register):
+    from datetime import timedelta
+
+    from hub.models import WebhookAttempt, utcnow
+    from hub.services.webhooks import purge_deliveries
+
+    owner = register()
+    endpoint = create_endpoint(owner, HOOK, ["invoice.paid"])
+    for n in range(3):
+        publish(app, owner.tenant["id"], "invoice.paid", {"invoice_id": f"inv_{n}"})
+    with app.app_context():
+        old, recent, pending = db.session.scalars(select(WebhookDelivery)
+                                                  .order_by(WebhookDelivery.created_at)).all()
+        long_ago = utcnow() - timedelta(days=31)
+        old.status, recent.status = "delivered", "failed"
+        pending.updated_at = long_ago
+        db.session.add(WebhookAttempt(delivery_id=old.id, attempt=1, outcome="delivered", status_code=200))
+        db.session.flush()
+        old.updated_at = long_ago
+        db.session.commit()
+        assert purge_deliveries(timedelta(days=30)) == 1
+        left = {d.id for d in db.session.scalars(select(WebhookDelivery))}
+        assert left == {recent.id, pending.id}
+        assert db.session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0
+    assert len(deliveries(owner, endpoint["id"])) == 2
