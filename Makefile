@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 # Values only for validating docker-compose.yml; real deployments set their own.
 COMPOSE_CHECK_ENV = SECRET_KEY=compose-check JWT_SECRET_KEY=compose-check \
-	FLOWER_BASIC_AUTH=staff:compose-check
+	FLOWER_BASIC_AUTH=staff:compose-check ENCRYPTION_KEYS=compose-check
 
 .DEFAULT_GOAL := help
 

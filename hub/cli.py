@@ -68,3 +68,28 @@ def seed_demo() -> None:
         click.echo("Created the demo tenant and user.")
     click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}")
     click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")
+
+
+@hub_cli.command("generate-encryption-key")
+def generate_encryption_key() -> None:
+    """Print a new key for ENCRYPTION_KEYS."""
+    from hub.integrations.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@hub_cli.command("rotate-encryption")
+def rotate_encryption() -> None:
+    """Re-encrypt every stored secret with the first ENCRYPTION_KEYS key.
+
+    Rotate a key: put the new key first in ENCRYPTION_KEYS (keep the old one
+    after it), restart, run this, then remove the old key.
+    """
+    from hub.services import encryption
+
+    counts = encryption.rotate_all()
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")
+    if any(name.endswith(":unreadable") for name in counts):
+        raise click.ClickException("some values cannot be decrypted with any configured key; "
+                                   "keep every old key until they are dealt with")

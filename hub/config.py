@@ -104,6 +104,14 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "EMAIL_MAX_RECIPIENTS": (_int, 50),
     "EMAIL_RETRY_BASE_SECONDS": (_float, 5.0),
     "EMAIL_WELCOME_ENABLED": (_bool, True),
+    # Secrets at rest, outbound HTTP and webhooks.
+    "ENCRYPTION_KEYS": (str, None),
+    "OUTBOUND_ALLOW_PRIVATE": (_bool, None),  # None: on outside production, off in production
+    "WEBHOOK_TIMEOUT_SECONDS": (_float, 15.0),
+    "WEBHOOK_RETRY_SCHEDULE": (_json, [5, 300, 1800, 7200, 18000, 36000, 36000]),
+    "WEBHOOK_DISABLE_AFTER_DAYS": (_float, 5.0),
+    "WEBHOOK_SECRET_GRACE_HOURS": (_float, 24.0),
+    "WEBHOOK_RETENTION_DAYS": (_int, 30),
 }
 
 
@@ -168,6 +176,7 @@ def check_config(cfg: dict[str, Any]) -> None:
     """Refuse settings that must not reach production; name the setting."""
     check_job_settings(cfg)
     check_mail_settings(cfg)
+    check_integration_settings(cfg)
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -183,6 +192,9 @@ def check_config(cfg: dict[str, Any]) -> None:
         raise ConfigError("FLOWER_BASIC_AUTH is the development placeholder; set user:password")
     if cfg["DATABASE_URL"].startswith("sqlite"):
         raise ConfigError("DATABASE_URL points at SQLite; production needs PostgreSQL")
+    if not cfg.get("ENCRYPTION_KEYS"):
+        raise ConfigError("ENCRYPTION_KEYS must be set in production: comma-separated Fernet keys, "
+                          "the first encrypts (see README, 'Secrets at rest')")
 
 
 def check_job_settings(cfg: dict[str, Any]) -> None:
@@ -218,3 +230,18 @@ def check_mail_settings(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if cfg["EMAIL_RETRY_BASE_SECONDS"] <= 0 or cfg["MAIL_TIMEOUT"] <= 0:
         raise ConfigError("EMAIL_RETRY_BASE_SECONDS and MAIL_TIMEOUT must be positive")
+def check_integration_settings(cfg: dict[str, Any]) -> None:
+    """Encryption keys and webhook settings that would not work; any environment."""
+    from hub.integrations.crypto import parse_keys
+
+    if cfg.get("ENCRYPTION_KEYS"):
+        try:
+            parse_keys(cfg["ENCRYPTION_KEYS"])
+        except ValueError as exc:
+            raise ConfigError(f"ENCRYPTION_KEYS: {exc}") from None
+    schedule = cfg["WEBHOOK_RETRY_SCHEDULE"]
+    if (not isinstance(schedule, list) or not schedule
+            or not all(isinstance(s, int | float) and not isinstance(s, bool) and s > 0 for s in schedule)):
+        raise ConfigError("WEBHOOK_RETRY_SCHEDULE must be a JSON list of positive numbers of seconds")
+    if cfg["WEBHOOK_TIMEOUT_SECONDS"] <= 0:
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be positive")

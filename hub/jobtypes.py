@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 
 import jsonschema
 
-JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email")
+JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email", "hub.services.webhook_delivery")
 
 
 class JobError(Exception):

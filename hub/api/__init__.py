@@ -26,11 +26,12 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.jobs.routes import document_job_types
     from hub.api.users.routes import blp as users_blp
+    from hub.api.webhooks.routes import deliveries_blp, endpoints_blp
 
     api.init_app(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp):
+    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp, endpoints_blp, deliveries_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(emails_blp, url_prefix=API_PREFIX + emails_blp.url_prefix)
     api.register_blueprint(health_blp)

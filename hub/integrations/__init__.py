@@ -1,1 +1,1 @@
-"""Adapters to the outside world: plain values in, plain values out."""
+"""Adapters to the outside world (HTTP, SMTP, storage, ...): plain values in and out."""

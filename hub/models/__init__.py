@@ -6,10 +6,12 @@ from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, Idempot
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
 from hub.models.user import ADMIN_ROLES, ROLES, ApiKey, User
+from hub.models.webhook import DELIVERY_STATUSES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ACTIVE_STATUSES", "ADMIN_ROLES", "FINISHED_STATUSES", "ROLES", "STATUSES", "TIERS", "ApiKey",
     "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
     "TokenFamily", "User", "utcnow",
+    "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
 __all__ += ["EmailDailyUsage"]
