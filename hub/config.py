@@ -89,6 +89,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     }),
     "IDEMPOTENCY_TTL_HOURS": (_int, 24),
     "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
+    # Browser console (hub/console): where staff find Flower.
+    "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
 }
 
 

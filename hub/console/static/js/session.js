@@ -1,0 +1,183 @@
+// The login: access token in memory, refresh token in sessionStorage.
+//
+// Why sessionStorage for the refresh token: it survives a reload of the tab
+// (so a reload does not log you out), it is never sent automatically (no
+// cookie, so no CSRF), it is not shared with other tabs and it is gone when
+// the tab closes. Script injection could read it, which is why the page runs
+// under a CSP that allows no inline or foreign script and builds no HTML from
+// data. Refresh tokens rotate: each is spent on use, and a spent one presented
+// again (a stolen copy) revokes the whole login on the server.
+//
+// The access token lives only in this module's memory. It is renewed with
+// POST /auth/refresh a little before it expires; a failed renewal for lack of
+// network is retried, a 401 ends the session.
+
+import { api, ApiError, configureAuth } from "./api.js";
+
+const REFRESH_KEY = "hub.console.refresh_token";
+const RETRY_MS = 10_000;
+
+let accessToken = null;
+let memoryRefreshToken = null; // also kept here in case sessionStorage is disabled
+let accessExpiresAt = 0; // ms since epoch
+let refreshTimer = null;
+let inFlight = null;
+let current = null; // {user, tenant}
+const listeners = new Set();
+
+/** Subscribe to session changes: fn({type: "login"|"logout", reason?}). Returns an unsubscribe. */
+export function onSessionChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit(event) {
+  for (const fn of listeners) fn(event);
+}
+
+export function getAccessToken() {
+  return accessToken;
+}
+
+/** {user, tenant} of the logged-in user, or null. */
+export function currentUser() {
+  return current;
+}
+
+export function isLoggedIn() {
+  return current !== null;
+}
+
+function readRefreshToken() {
+  try {
+    return sessionStorage.getItem(REFRESH_KEY);
+  } catch {
+    return null; // storage disabled: memory only, a reload logs out
+  }
+}
+
+function writeRefreshToken(token) {
+  try {
+    if (token) sessionStorage.setItem(REFRESH_KEY, token);
+    else sessionStorage.removeItem(REFRESH_KEY);
+  } catch {
+    /* storage disabled: the token stays in memory only */
+  }
+  memoryRefreshToken = token;
+}
+
+function refreshToken() {
+  return memoryRefreshToken || readRefreshToken();
+}
+
+/** Seconds before expiry at which the access token is renewed. */
+export function refreshMargin(expiresIn) {
+  return Math.min(60, Math.max(1, expiresIn * 0.2));
+}
+
+function storeTokens(pair) {
+  accessToken = pair.access_token;
+  accessExpiresAt = Date.now() + pair.expires_in * 1000;
+  writeRefreshToken(pair.refresh_token);
+  scheduleRefresh(Math.max(1, pair.expires_in - refreshMargin(pair.expires_in)) * 1000);
+}
+
+function scheduleRefresh(delayMs) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    refresh().catch((err) => {
+      // Offline: try again shortly, as long as the session is still ours.
+      if (err.status === 0 && accessToken) scheduleRefresh(RETRY_MS);
+    });
+  }, delayMs);
+}
+
+/** Spend the refresh token for a new pair; concurrent callers share one request. */
+export function refresh() {
+  if (!inFlight) {
+    inFlight = doRefresh().finally(() => {
+      inFlight = null;
+    });
+  }
+  return inFlight;
+}
+
+async function doRefresh() {
+  const token = refreshToken();
+  if (!token) {
+    throw new ApiError(401, { code: "UNAUTHORIZED", message: "Log in to continue." });
+  }
+  try {
+    const envelope = await api.post("/auth/refresh", undefined, { token });
+    storeTokens(envelope.data);
+  } catch (err) {
+    if (err.status === 401) end("Your session has ended. Log in again.");
+    throw err;
+  }
+}
+
+async function loadMe() {
+  const envelope = await api.get("/auth/me");
+  current = { user: envelope.data.user, tenant: envelope.data.tenant };
+}
+
+/** Log in with email and password; throws ApiError (message, field errors) on failure. */
+export async function login(email, password) {
+  const envelope = await api.post("/auth/login", { email, password }, { auth: false });
+  storeTokens(envelope.data);
+  try {
+    await loadMe();
+  } catch (err) {
+    clearTokens();
+    throw err;
+  }
+  emit({ type: "login" });
+}
+
+/** Resume the tab's login after a reload; false when there is none to resume. */
+export async function restore() {
+  if (!refreshToken()) return false;
+  try {
+    await refresh();
+    await loadMe();
+  } catch (err) {
+    if (err.status !== 401) clearTokens(); // the login screen will say what happened
+    return false;
+  }
+  emit({ type: "login" });
+  return true;
+}
+
+/** Revoke the tokens on the server (best effort) and forget them here. */
+export async function logout() {
+  const token = refreshToken();
+  try {
+    if (accessToken) {
+      await api.post("/auth/logout", token ? { refresh_token: token } : {}, { auth: true });
+    }
+  } catch {
+    /* already revoked or offline: forgetting the tokens locally still logs out */
+  }
+  end(null);
+}
+
+function clearTokens() {
+  clearTimeout(refreshTimer);
+  accessToken = null;
+  accessExpiresAt = 0;
+  writeRefreshToken(null);
+}
+
+function end(reason) {
+  const wasLoggedIn = current !== null;
+  clearTokens();
+  current = null;
+  if (wasLoggedIn || reason) emit({ type: "logout", reason });
+}
+
+/** Milliseconds until the access token expires (for display and tests). */
+export function accessTokenExpiresIn() {
+  return Math.max(0, accessExpiresAt - Date.now());
+}
+
+configureAuth({ accessToken: getAccessToken, refresh });
