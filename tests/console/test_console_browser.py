@@ -40,6 +40,10 @@ def job_row(page, job_id: str):
     return page.locator(f'tr[data-job-id="{job_id}"]')
 
 
+def stored_refresh_token(page) -> str | None:
+    return page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')")
+
+
 def progress_of(page, job_id: str) -> int:
     return int(job_row(page, job_id).locator("progress").get_attribute("value"))
 
@@ -62,7 +66,7 @@ def test_wrong_password_shows_the_hubs_message(page, hub_user):
     email = page.get_by_label("Email")
     expect(email).to_have_attribute("aria-invalid", "true")
     assert email_error.get_attribute("id") in email.get_attribute("aria-describedby").split()
-    assert page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')") is None
+    assert stored_refresh_token(page) is None
 
 
 def test_job_progress_and_success_arrive_live_without_reload(page, hub_user, hub_url, worker,
@@ -112,6 +116,10 @@ def test_job_progress_and_success_arrive_live_without_reload(page, hub_user, hub
     assert page.evaluate("window.__sameDocument") is True and len(loads) == 1
 
 
+def stops(user, job_id: str) -> int:
+    return sum("stopped after cancel" in (e["message"] or "") for e in user.events(job_id))
+
+
 def test_cancel_a_running_job(page, hub_user, worker):
     user = hub_user()
     log_in(page, user)
@@ -127,9 +135,17 @@ def test_cancel_a_running_job(page, hub_user, worker):
     expect(row.locator(".job-retry")).to_be_visible()
     assert user.job(job_id)["status"] == "cancelled"
     # The worker stops the handler at its next checkpoint, and the row stays put.
-    wait_until(lambda: any("stopped after cancel" in (e["message"] or "") for e in user.events(job_id)),
-               20, "the handler to stop")
+    wait_until(lambda: stops(user, job_id) == 1, 20, "the handler to stop")
     expect(row.locator(".job-status")).to_have_text("cancelled")
+
+    # Retry queues it again; it runs, and can be cancelled again.
+    row.get_by_role("button", name=re.compile("^Retry ")).click()
+    expect(page.locator("#notice")).to_have_text("Job queued for retry.")
+    expect(row.locator(".job-status")).to_have_text("running", timeout=30_000)
+    expect(row.locator(".job-retry")).to_be_hidden()
+    row.get_by_role("button", name=re.compile("^Cancel ")).click()
+    expect(row.locator(".job-status")).to_have_text("cancelled")
+    wait_until(lambda: stops(user, job_id) == 2, 20, "the handler to stop again")
 
 
 def test_payload_errors_are_shown_beside_their_fields(page, hub_user, worker):
@@ -169,33 +185,37 @@ def test_keyboard_login_survives_reload_and_logout_revokes(page, hub_user, hub_u
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
     expect(page.locator("#account-name")).to_have_text("Casey Console · Console Co")
-    first = page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')")
+    # While the page runs the refresh token is in memory only, not in storage.
+    assert stored_refresh_token(page) is None
 
-    # A reload resumes the tab's login by spending its refresh token.
-    page.reload()
+    # A reload hands it to the next page, which spends it for a new pair.
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as renewal:
+        page.reload()
+    assert renewal.value.status == 200
     expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
-    second = page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')")
-    assert second and second != first
+    spent = renewal.value.request.headers["authorization"].removeprefix("Bearer ")
+    current = renewal.value.json()["data"]["refresh_token"]
+    assert current != spent and stored_refresh_token(page) is None
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    assert page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')") is None
-    spent = requests.post(hub_url + "/api/v1/auth/refresh", timeout=10,
-                          headers={"Authorization": f"Bearer {second}"})
-    assert spent.status_code == 401
+    page.reload()  # nothing to resume after logging out
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    revoked = requests.post(hub_url + "/api/v1/auth/refresh", timeout=10,
+                            headers={"Authorization": f"Bearer {current}"})
+    assert revoked.status_code == 401
 
 
 def test_access_token_is_renewed_before_it_expires(page, hub_user, hub_url):
     user = hub_user()
     page.clock.install()
     log_in(page, user)
-    before = page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')")
     # Access tokens live 15 minutes; the console renews one a minute early.
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as info:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as renewal:
         page.clock.fast_forward("14:30")
-    assert info.value.status == 200
-    after = page.evaluate(f"sessionStorage.getItem('{REFRESH_KEY}')")
-    assert after and after != before
+    assert renewal.value.status == 200
+    assert renewal.value.json()["data"]["refresh_token"] != \
+        renewal.value.request.headers["authorization"].removeprefix("Bearer ")
     # The old refresh token was spent; the new pair keeps the console working.
     page.get_by_label("Status").select_option("succeeded")
     expect(page.get_by_text("0 jobs")).to_be_visible()

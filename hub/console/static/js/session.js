@@ -1,15 +1,20 @@
-// The login: access token in memory, refresh token in sessionStorage.
+// The login: access token in memory, refresh token handed over to the next
+// page of this tab through sessionStorage.
 //
-// Why sessionStorage for the refresh token: it survives a reload of the tab
-// (so a reload does not log you out), it is never sent automatically (no
-// cookie, so no CSRF), it is not shared with other tabs and it is gone when
-// the tab closes. Script injection could read it, which is why the page runs
-// under a CSP that allows no inline or foreign script and builds no HTML from
-// data. Refresh tokens rotate: each is spent on use, and a spent one presented
-// again (a stolen copy) revokes the whole login on the server.
+// The refresh token lives in this module's memory while the page runs. On
+// `pagehide` (reload, navigating away) it is parked in sessionStorage, and the
+// next page of the same tab takes it out again at start. So a reload keeps you
+// logged in, while the token is never at rest in storage while a page runs
+// (script injection finds nothing there), is never sent automatically (no
+// cookie, so no CSRF), is not shared with other tabs, and is gone with the
+// tab. A duplicated tab copies sessionStorage, which is empty then, so it
+// does not inherit a token already in use. The CSP allows no inline or
+// foreign script and no screen builds HTML from data. Refresh tokens rotate:
+// each is spent on use, and a spent one presented again (a stolen copy)
+// revokes the whole login on the server.
 //
-// The access token lives only in this module's memory. It is renewed with
-// POST /auth/refresh a little before it expires; a failed renewal for lack of
+// The access token lives only in memory. It is renewed with POST
+// /auth/refresh a little before it expires; a renewal that fails for lack of
 // network is retried, a 401 ends the session.
 
 import { api, ApiError, configureAuth } from "./api.js";
@@ -18,7 +23,7 @@ const REFRESH_KEY = "hub.console.refresh_token";
 const RETRY_MS = 10_000;
 
 let accessToken = null;
-let memoryRefreshToken = null; // also kept here in case sessionStorage is disabled
+let refreshTokenValue = null;
 let accessExpiresAt = 0; // ms since epoch
 let refreshTimer = null;
 let inFlight = null;
@@ -48,27 +53,31 @@ export function isLoggedIn() {
   return current !== null;
 }
 
-function readRefreshToken() {
+/** Take the token a previous page of this tab parked, leaving storage empty. */
+function takeParkedToken() {
   try {
-    return sessionStorage.getItem(REFRESH_KEY);
+    const token = sessionStorage.getItem(REFRESH_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
+    return token;
   } catch {
     return null; // storage disabled: memory only, a reload logs out
   }
 }
 
-function writeRefreshToken(token) {
+function parkToken() {
   try {
-    if (token) sessionStorage.setItem(REFRESH_KEY, token);
-    else sessionStorage.removeItem(REFRESH_KEY);
+    if (refreshTokenValue) sessionStorage.setItem(REFRESH_KEY, refreshTokenValue);
   } catch {
-    /* storage disabled: the token stays in memory only */
+    /* storage disabled */
   }
-  memoryRefreshToken = token;
 }
 
-function refreshToken() {
-  return memoryRefreshToken || readRefreshToken();
-}
+refreshTokenValue = takeParkedToken();
+window.addEventListener("pagehide", parkToken);
+// Back from the back/forward cache: this page runs again, so unpark.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) takeParkedToken();
+});
 
 /** Seconds before expiry at which the access token is renewed. */
 export function refreshMargin(expiresIn) {
@@ -78,7 +87,7 @@ export function refreshMargin(expiresIn) {
 function storeTokens(pair) {
   accessToken = pair.access_token;
   accessExpiresAt = Date.now() + pair.expires_in * 1000;
-  writeRefreshToken(pair.refresh_token);
+  refreshTokenValue = pair.refresh_token;
   scheduleRefresh(Math.max(1, pair.expires_in - refreshMargin(pair.expires_in)) * 1000);
 }
 
@@ -103,7 +112,7 @@ export function refresh() {
 }
 
 async function doRefresh() {
-  const token = refreshToken();
+  const token = refreshTokenValue;
   if (!token) {
     throw new ApiError(401, { code: "UNAUTHORIZED", message: "Log in to continue." });
   }
@@ -136,7 +145,7 @@ export async function login(email, password) {
 
 /** Resume the tab's login after a reload; false when there is none to resume. */
 export async function restore() {
-  if (!refreshToken()) return false;
+  if (!refreshTokenValue) return false;
   try {
     await refresh();
     await loadMe();
@@ -150,7 +159,7 @@ export async function restore() {
 
 /** Revoke the tokens on the server (best effort) and forget them here. */
 export async function logout() {
-  const token = refreshToken();
+  const token = refreshTokenValue;
   try {
     if (accessToken) {
       await api.post("/auth/logout", token ? { refresh_token: token } : {}, { auth: true });
@@ -165,7 +174,7 @@ function clearTokens() {
   clearTimeout(refreshTimer);
   accessToken = null;
   accessExpiresAt = 0;
-  writeRefreshToken(null);
+  refreshTokenValue = null;
 }
 
 function end(reason) {
