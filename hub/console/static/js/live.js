@@ -41,29 +41,36 @@ export function connect() {
     setState("live");
     for (const fn of connectListeners) fn();
   });
-  socket.on("disconnect", () => setState("connecting"));
-  socket.on("connect_error", async () => {
+  socket.on("disconnect", () => {
+    setState("connecting");
+    // The client reconnects by itself unless the server closed the socket.
+    if (!socket.active) renewAndReconnect();
+  });
+  socket.on("connect_error", () => {
     if (socket.active) {
       setState("connecting"); // a transport problem: the client retries with backoff
       return;
     }
-    // Refused by the server (token expired or revoked): renew once and retry.
-    refusals += 1;
-    if (refusals > 2) {
-      setState("offline");
-      return;
-    }
-    try {
-      await refresh();
-      if (socket) socket.connect();
-    } catch {
-      setState("offline");
-    }
+    renewAndReconnect(); // refused by the server: token expired or revoked
   });
   socket.onAny((event, data) => {
     const set = handlers.get(event);
     if (set) for (const fn of set) fn(data);
   });
+}
+
+async function renewAndReconnect() {
+  refusals += 1;
+  if (refusals > 2) {
+    setState("offline");
+    return;
+  }
+  try {
+    await refresh();
+    if (socket) socket.connect();
+  } catch {
+    setState("offline");
+  }
 }
 
 /** Close the socket (on logout). */

@@ -24,7 +24,6 @@ const RETRY_MS = 10_000;
 
 let accessToken = null;
 let refreshTokenValue = null;
-let accessExpiresAt = 0; // ms since epoch
 let refreshTimer = null;
 let inFlight = null;
 let current = null; // {user, tenant}
@@ -86,7 +85,6 @@ export function refreshMargin(expiresIn) {
 
 function storeTokens(pair) {
   accessToken = pair.access_token;
-  accessExpiresAt = Date.now() + pair.expires_in * 1000;
   refreshTokenValue = pair.refresh_token;
   scheduleRefresh(Math.max(1, pair.expires_in - refreshMargin(pair.expires_in)) * 1000);
 }
@@ -150,7 +148,9 @@ export async function restore() {
     await refresh();
     await loadMe();
   } catch (err) {
-    if (err.status !== 401) clearTokens(); // the login screen will say what happened
+    // A 401 already ended the session (end() says so). Anything else (hub
+    // unreachable, 5xx): keep the token, so the next reload can try again.
+    if (err.status !== 401) emit({ type: "logout", reason: err.message });
     return false;
   }
   emit({ type: "login" });
@@ -173,7 +173,6 @@ export async function logout() {
 function clearTokens() {
   clearTimeout(refreshTimer);
   accessToken = null;
-  accessExpiresAt = 0;
   refreshTokenValue = null;
 }
 
@@ -182,11 +181,6 @@ function end(reason) {
   clearTokens();
   current = null;
   if (wasLoggedIn || reason) emit({ type: "logout", reason });
-}
-
-/** Milliseconds until the access token expires (for display and tests). */
-export function accessTokenExpiresIn() {
-  return Math.max(0, accessExpiresAt - Date.now());
 }
 
 configureAuth({ accessToken: getAccessToken, refresh });
