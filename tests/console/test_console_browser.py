@@ -114,6 +114,9 @@ def test_job_progress_and_success_arrive_live_without_reload(page, hub_user, hub
     assert timeline.locator(".event-progress").count() == 5
     expect(page.locator(".job-summary .job-status")).to_have_text("succeeded")
     assert page.evaluate("window.__sameDocument") is True and len(loads) == 1
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "job-detail-360px.png"), full_page=True)
 
 
 def stops(user, job_id: str) -> int:
