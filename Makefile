@@ -40,9 +40,10 @@ run: install
 	$(PY) scripts/run_hub.py
 
 # The test suite starts PostgreSQL and Redis itself (scripts/localservices.py);
-# this only makes sure their binaries are installed first.
+# this only makes sure their binaries are installed first, and Debian's
+# chromium for the console's browser tests.
 services: install
-	$(PY) -c "import sys; sys.path.insert(0, 'scripts'); import localservices as s; s.ensure_redis_server(); s.ensure_postgres()"
+	$(PY) -c "import sys; sys.path.insert(0, 'scripts'); import localservices as s; s.ensure_redis_server(); s.ensure_postgres(); s.ensure_chromium()"
 
 test: services
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -53,8 +53,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from hub.api import register_blueprints as register
+    from hub.console import register_console
 
     register(app)
+    register_console(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -112,6 +112,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "WEBHOOK_DISABLE_AFTER_DAYS": (_float, 5.0),
     "WEBHOOK_SECRET_GRACE_HOURS": (_float, 24.0),
     "WEBHOOK_RETENTION_DAYS": (_int, 30),
+    # Browser console (hub/console): where staff find Flower.
+    "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
 }
 
 

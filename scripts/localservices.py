@@ -40,6 +40,7 @@ __all__ = [
     "PostgresServer",
     "RedisServer",
     "ServiceError",
+    "ensure_chromium",
     "ensure_postgres",
     "ensure_redis_server",
     "free_port",
@@ -659,6 +660,32 @@ class PostgresServer(_Service):
             deadline = time.monotonic() + 5
             while self.running and time.monotonic() < deadline:
                 time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> str:
+    """Return the path of Debian's ``chromium`` (the browser tests drive it), installing it if we can.
+
+    The tests use the distribution's browser through Playwright and never
+    download one (no ``playwright install``). Installs with apt-get only when
+    running as root on a machine that has it; otherwise raises ServiceError
+    saying what to install.
+    """
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    if _can_apt():
+        _apt_install("chromium")
+        if os.access(CHROMIUM, os.X_OK):
+            return CHROMIUM
+        raise ServiceError(f"apt-get installed chromium but {CHROMIUM} is missing")
+    raise ServiceError(
+        f"{CHROMIUM} was not found; the browser tests need it. Install it with "
+        "`sudo apt-get install chromium` (Debian/Ubuntu), then try again."
+    )
 
 
 # --------------------------------------------------------------------------- self-check

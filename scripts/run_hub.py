@@ -174,6 +174,7 @@ def main() -> int:
         if not env.get("MAIL_SERVER"):
             env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
                        MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
+        env.setdefault("FLOWER_URL", f"http://127.0.0.1:{flower_port}/")  # the console's link
         env["PYTHONUNBUFFERED"] = "1"
         path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
         env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
@@ -191,6 +192,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{hub_port}"
         print(flush=True)
         say("the hub is starting; open:")
+        print(f"    Console       {base}/console  (log in as the demo user)", flush=True)
         print(f"    API docs      {base}/docs", flush=True)
         print(f"    OpenAPI       {base}/openapi.json", flush=True)
         print(f"    Health        {base}/health/ready", flush=True)

@@ -1,0 +1,12 @@
+// The console's screens, one module per area. To add an integration's
+// screen (files, reconciliations, connections, webhook endpoints), write
+// screens/<area>.js (or screens/<area>/index.js) exporting a module like
+// screens/jobs/index.js, and list it here. See docs/DEVELOPING.md, "Console".
+//
+// A module is {id, nav: [{label, href, external?}], routes: [{path, title,
+// render}], visible?(ctx)}. render(main, params, ctx) fills <main> and may
+// return a cleanup function; ctx has user, tenant, config, notify(message).
+import flower from "./screens/flower.js";
+import jobs from "./screens/jobs/index.js";
+
+export default [jobs, flower];
