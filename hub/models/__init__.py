@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
+from hub.models.file import FILE_STATUSES, File
 from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
@@ -10,4 +11,5 @@ __all__ = [
     "ACTIVE_STATUSES", "ADMIN_ROLES", "FINISHED_STATUSES", "ROLES", "STATUSES", "TIERS", "ApiKey",
     "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
     "TokenFamily", "User", "utcnow",
+    "FILE_STATUSES", "File",
 ]
