@@ -109,6 +109,8 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         "JOB_RELAY_INTERVAL": 0.5,
         "JOB_DISPATCH_GRACE_SECONDS": 1,
         "BEAT_SCHEDULE_FILE": str(service_dir / "celerybeat-schedule"),
+        # Workers get these settings too, so they read and write the same files.
+        "STORAGE_LOCAL_ROOT": str(service_dir / "storage"),
     }
 
 

@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.api_keys.routes import blp as api_keys_blp
     from hub.api.audit.routes import blp as audit_blp
     from hub.api.auth.routes import blp as auth_blp
+    from hub.api.files.routes import blp as files_blp
     from hub.api.health.routes import blp as health_blp
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.users.routes import blp as users_blp
@@ -26,6 +27,6 @@ def register_blueprints(app: Flask) -> None:
     api.init_app(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp):
+    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp, files_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(health_blp)
