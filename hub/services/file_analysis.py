@@ -169,9 +169,9 @@ def _check_value(column: dict[str, Any], value: str) -> str | None:
         return "not an email address"
     if number is not None:
         if "min" in column and number < column["min"]:
-            return f"less than {column['min']}"
+            return f"less than {column['min']:g}"
         if "max" in column and number > column["max"]:
-            return f"more than {column['max']}"
+            return f"more than {column['max']:g}"
     if "enum" in column and value not in column["enum"]:
         return "not one of " + ", ".join(column["enum"][:10])
     if "max_length" in column and len(value) > column["max_length"]:

@@ -168,6 +168,16 @@ def _csv(reader: file_analysis.HashingReader, detected: Detected,
 
 def _finish(ctx: JobContext, file_id: uuid.UUID, found: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(95, "saving what was found")
+    try:
+        return _record(ctx, file_id, found)
+    except BaseException:
+        # The ledger records the failure with this session: it must not commit
+        # a half-made `processed` (the row and the event go together or not at all).
+        db.session.rollback()
+        raise
+
+
+def _record(ctx: JobContext, file_id: uuid.UUID, found: dict[str, Any]) -> dict[str, Any]:
     file = _load(ctx.tenant_id, file_id, lock=True)
     if file is None:
         # Deleted while we worked: do not leave a thumbnail behind it.

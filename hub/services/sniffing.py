@@ -199,7 +199,12 @@ def _looks_like_json(text: str, complete: bool) -> bool:
 
 
 def _csv_delimiter(text: str, complete: bool) -> str | None:
-    """The delimiter if most rows split into the header's number of fields (at least 2)."""
+    """The delimiter if the rows split into the header's number of fields (at least 2).
+
+    Prose has commas too, so: nearly every row must agree (all of them in a
+    short sample), and fields after a comma must not mostly start with a
+    space, as clauses in a sentence do.
+    """
     lines = text.splitlines()
     if not complete and lines:
         lines = lines[:-1]  # the last line may be cut
@@ -214,7 +219,12 @@ def _csv_delimiter(text: str, complete: bool) -> str | None:
             continue
         width = len(rows[0])
         matching = sum(1 for row in rows if len(row) == width)
-        if matching / len(rows) >= 0.6 and (best is None or width > best[0]):
+        if matching / len(rows) < (1.0 if len(rows) < 5 else 0.9):
+            continue
+        later = [field for row in rows for field in row[1:]]
+        if delimiter == "," and sum(f.startswith(" ") for f in later) > len(later) / 2:
+            continue
+        if best is None or width > best[0]:
             best = (width, delimiter)
     return best[1] if best else None
 

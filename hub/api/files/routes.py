@@ -25,6 +25,7 @@ from hub.api.files.schemas import (
 from hub.api.idempotency import idempotent
 from hub.envelope import HubBlueprint, set_message, set_pagination
 from hub.errors import ValidationFailed
+from hub.integrations.storage import content_disposition
 from hub.services import direct_uploads, files, quotas
 
 blp = HubBlueprint("files", __name__, url_prefix="/files",
@@ -178,6 +179,8 @@ def _serve(target: files.Download):
         response = send_file(target.path, mimetype=target.content_type, as_attachment=True,
                              download_name=target.filename, conditional=True,
                              etag=target.etag or True, max_age=0)
+        # The same header S3 is asked to send, quoted and with a UTF-8 name.
+        response.headers["Content-Disposition"] = content_disposition(target.filename)
     response.headers["Cache-Control"] = "private, no-store" if target.url else "private, max-age=0"
     # Never rendered as a page of ours, whatever the bytes are.
     response.headers["X-Content-Type-Options"] = "nosniff"
