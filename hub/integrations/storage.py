@@ -336,16 +336,17 @@ class _S3Writer(_WriterBase):
     def write(self, data: bytes) -> None:
         self.buffer += data
         self.written += len(data)
-        while len(self.buffer) >= self.storage.part_size:
-            self._upload_part(self.storage.part_size)
+        if len(self.buffer) >= self.storage.part_size:
+            self._upload_part()
 
-    def _upload_part(self, length: int) -> None:
+    def _upload_part(self) -> None:
+        # The whole buffer is the part (parts need not be equal, only >= 5 MiB
+        # but the last): handing it over as is copies nothing.
         s3 = self.storage
         if self.upload_id is None:
             self.upload_id = s3._call("start multipart upload", s3.client.create_multipart_upload,
                                       Key=self.key, ContentType=self.content_type)["UploadId"]
-        body = bytes(self.buffer[:length])
-        del self.buffer[:length]
+        body, self.buffer = self.buffer, bytearray()
         number = len(self.parts) + 1
         reply = s3._call("upload part", s3.client.upload_part, Key=self.key, UploadId=self.upload_id,
                          PartNumber=number, Body=body)
@@ -359,7 +360,7 @@ class _S3Writer(_WriterBase):
                          ContentType=self.content_type)
             else:
                 if self.buffer:
-                    self._upload_part(len(self.buffer))
+                    self._upload_part()
                 s3._call("complete multipart upload", s3.client.complete_multipart_upload,
                          Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
         except BaseException:
