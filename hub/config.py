@@ -95,6 +95,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STORAGE_LOCAL_ROOT": (str, "instance/storage"),
     "S3_BUCKET": (str, None),
     "S3_ENDPOINT_URL": (str, None),
+    # Where browsers reach the bucket, if not at S3_ENDPOINT_URL (presigned URLs).
+    "S3_PUBLIC_ENDPOINT_URL": (str, None),
     "S3_REGION": (str, "us-east-1"),
     # Optional: without them boto3 finds credentials its usual way (env, profile, role).
     "S3_ACCESS_KEY_ID": (str, None),

@@ -129,3 +129,11 @@ def test_content_disposition_is_safe_for_any_name():
     value = content_disposition('evil";\r\nname.txt')
     assert "\r" not in value and "\n" not in value
     assert value == "attachment; filename=\"evil____name.txt\"; filename*=UTF-8''evil%22%3B%0D%0Aname.txt"
+
+
+def test_s3_urls_for_browsers_are_signed_for_the_public_endpoint(s3_config):
+    storage = make_storage({**s3_config, "S3_PUBLIC_ENDPOINT_URL": "https://files.example.com"}, ".")
+    url = storage.download_url("a/b", filename="b.txt", content_type="text/plain", expires=60)
+    assert url.startswith(f"https://files.example.com/{storage.bucket}/a/b?")
+    form = storage.upload_form("a/b", content_type="text/plain", size=3, expires=60)
+    assert form["url"] == f"https://files.example.com/{storage.bucket}"
