@@ -109,6 +109,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "FILE_THUMBNAIL_SIZE": (_int, 256),
     "FILE_IMAGE_MAX_PIXELS": (_int, 50_000_000),
     "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
+    # Direct uploads never completed (and partial objects) are removed after this.
+    "FILE_PENDING_TTL_HOURS": (_int, 24),
 }
 
 
@@ -223,7 +225,8 @@ def check_storage_settings(cfg: dict[str, Any]) -> None:
     if bool(cfg.get("S3_ACCESS_KEY_ID")) != bool(cfg.get("S3_SECRET_ACCESS_KEY")):
         raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither")
     for name in ("MAX_UPLOAD_BYTES", "STORAGE_UPLOAD_URL_SECONDS", "STORAGE_DOWNLOAD_URL_SECONDS",
-                 "FILE_THUMBNAIL_SIZE", "FILE_IMAGE_MAX_PIXELS", "FILE_CSV_MAX_ROW_ERRORS"):
+                 "FILE_THUMBNAIL_SIZE", "FILE_IMAGE_MAX_PIXELS", "FILE_CSV_MAX_ROW_ERRORS",
+                 "FILE_PENDING_TTL_HOURS"):
         if cfg[name] < 1:
             raise ConfigError(f"{name} must be a positive number")
     # Refused in every environment (not only production): an S3 backend without

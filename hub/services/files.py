@@ -18,6 +18,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -285,3 +286,25 @@ def delete_file(tenant_id: uuid.UUID, actor: audit.Actor, file_id: uuid.UUID) ->
         jobs.cancel(job)  # commits the deletion with it
     else:
         db.session.commit()
+
+
+# --- housekeeping --------------------------------------------------------------------------
+
+def purge_abandoned(pending_ttl: timedelta, batch: int = 500) -> dict[str, int]:
+    """Remove what abandoned uploads left: presigned files never completed, and the
+    partial objects of uploads interrupted mid-stream (a process killed)."""
+    cutoff = utcnow() - pending_ttl
+    storage = current_storage()
+    stale = db.session.scalars(select(File).where(File.status == "pending", File.created_at < cutoff)
+                               .order_by(File.created_at).limit(batch)
+                               .with_for_update(skip_locked=True)).all()
+    for file in stale:
+        storage.delete(file.storage_key)
+        audit.record(audit.Actor(file.tenant_id), "file.expired", "file", file.id,
+                     {"filename": file.filename, "reason": "direct upload never completed"})
+        db.session.delete(file)
+    db.session.commit()
+    partial = storage.purge_incomplete("tenants/", pending_ttl.total_seconds())
+    if stale or partial:
+        log.info("purged %s abandoned direct uploads and %s partial objects", len(stale), partial)
+    return {"pending_files": len(stale), "partial_objects": partial}

@@ -189,8 +189,9 @@ def _serve(target: files.Download):
 
 
 DOWNLOAD_RESPONSES = {"302": {"description": "S3: redirect to a short-lived URL."},
-                      "200": {"description": "Local storage: the bytes (as an attachment).",
-                              "content": {"application/octet-stream": {}}}}
+                      "200": {"description": "Local storage: the bytes, as an attachment, with the "
+                                             "sniffed Content-Type (application/octet-stream "
+                                             "until processed)."}}
 
 
 @blp.route("/<uuid:file_id>/download")

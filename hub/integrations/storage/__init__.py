@@ -78,6 +78,8 @@ class Storage(Protocol):
     def upload_form(self, key: str, *, content_type: str, size: int,
                     expires: int) -> dict[str, Any] | None: ...
 
+    def purge_incomplete(self, prefix: str, older_than: float) -> int: ...
+
 
 def check_key(key: str) -> str:
     """Refuse keys that could escape a directory or confuse a backend."""

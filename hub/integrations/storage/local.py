@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -64,6 +65,22 @@ class LocalStorage:
             except OSError:
                 return  # not empty (or already gone): stop
             directory = directory.parent
+
+    def purge_incomplete(self, prefix: str, older_than: float) -> int:
+        """Remove temp files of writes that never finished (a process killed mid-upload)."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in base.rglob(".*.part") if base.is_dir() else ():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"cannot remove {path.name}: {exc.strerror}") from exc
+        return removed
 
     def download_url(self, key: str, **_: Any) -> None:
         return None  # served by the hub itself

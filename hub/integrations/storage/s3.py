@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from hub.integrations.storage import (
@@ -106,6 +107,28 @@ class S3Storage:
     def delete(self, *keys: str) -> None:
         for key in keys:
             self._call("delete", self.client.delete_object, Key=check_key(key))
+
+    def purge_incomplete(self, prefix: str, older_than: float) -> int:
+        """Abort multipart uploads under `prefix` begun more than `older_than` seconds ago.
+
+        An API process killed mid-upload leaves one behind (billed, invisible);
+        a bucket lifecycle rule for incomplete uploads does the same job.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        aborted = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < cutoff:
+                        self._call("abort multipart upload", self.client.abort_multipart_upload,
+                                   Key=upload["Key"], UploadId=upload["UploadId"])
+                        aborted += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 list multipart uploads failed: {exc}") from exc
+        return aborted
 
     def download_url(self, key: str, *, filename: str, content_type: str, expires: int) -> str:
         # Signing is local (no request), so it cannot fail for network reasons.
