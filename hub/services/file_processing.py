@@ -31,7 +31,7 @@ from hub.integrations.storage import ObjectNotFound, StorageError
 from hub.jobtypes import JobContext, PermanentError, RetryableError, RetryPolicy, job_type
 from hub.models import File, utcnow
 from hub.services import file_analysis
-from hub.services.files import current_storage, file_event_data, thumbnail_key
+from hub.services.files import current_storage, file_event_data, object_key, thumbnail_key
 from hub.services.sniffing import CSV_DECLARED, SNIFF_BYTES, Detected, sniff
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def _record(ctx: JobContext, file_id: uuid.UUID, found: dict[str, Any]) -> dict[
         # Deleted while we worked: do not leave a thumbnail behind it.
         db.session.rollback()
         if found["thumbnail"]:
-            _delete_quietly(thumbnail_key_for_file_id(ctx.tenant_id, file_id))
+            _delete_quietly(thumbnail_key(object_key(ctx.tenant_id, file_id)))
         return {"file_id": str(file_id), "skipped": "the file was deleted"}
     if file.size is not None and file.size != found["size"]:
         raise PermanentError(f"The stored object has {found['size']} bytes, {file.size} were "
@@ -199,12 +199,6 @@ def _record(ctx: JobContext, file_id: uuid.UUID, found: dict[str, Any]) -> dict[
     events.publish(file.tenant_id, "file.processed", file_event_data(file))
     jobs.commit()  # with whatever the event's listeners queued
     return _result(file)
-
-
-def thumbnail_key_for_file_id(tenant_id: uuid.UUID, file_id: uuid.UUID) -> str:
-    from hub.services.files import object_key
-
-    return thumbnail_key(object_key(tenant_id, file_id))
 
 
 def _delete_quietly(key: str) -> None:

@@ -357,3 +357,26 @@ def test_no_job_row_without_a_file_row(backend, files_client):
     with backend.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Job)
                                  .where(Job.tenant_id == uuid.UUID(api.tenant_id))) == 0
+
+
+def test_status_reads_processing_while_the_job_runs(app, base_config, register):
+    backend = Backend("local", app, base_config, start_worker=lambda: None)
+    api = FilesClient(backend, register())
+    file = api.upload("a.txt", b"hello\n").get_json()["data"]
+    with app.app_context():
+        db.session.get(Job, uuid.UUID(file["job_id"])).status = "running"
+        db.session.commit()
+    assert api.file(file["id"])["status"] == "processing"
+    assert api.get("?status=uploaded").get_json()["data"][0]["status"] == "processing"
+
+
+def test_an_api_key_can_upload(app, base_config, register):
+    owner = register()
+    key = owner.post("/api/v1/api-keys", json={"name": "uploader"}).get_json()["data"]
+    resp = app.test_client().post("/api/v1/files", headers={"X-API-Key": key["key"]},
+                                  content_type="multipart/form-data",
+                                  data={"file": (io.BytesIO(b"hi\n"), "k.txt", "text/plain")})
+    assert resp.status_code == 201, resp.get_json()
+    with app.app_context():
+        row = db.session.get(File, uuid.UUID(resp.get_json()["data"]["id"]))
+        assert row.created_by is None and str(row.created_by_api_key) == key["id"]
