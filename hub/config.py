@@ -114,6 +114,28 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "WEBHOOK_RETENTION_DAYS": (_int, 30),
     # Browser console (hub/console): where staff find Flower.
     "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
+    # --- files: storage backends, upload limits, processing (issue 4) ---
+    "STORAGE_BACKEND": (str, "local"),
+    # Relative paths are taken from the project directory (where `make run` runs).
+    "STORAGE_LOCAL_ROOT": (str, "instance/storage"),
+    "S3_BUCKET": (str, None),
+    "S3_ENDPOINT_URL": (str, None),
+    # Where browsers reach the bucket, if not at S3_ENDPOINT_URL (presigned URLs).
+    "S3_PUBLIC_ENDPOINT_URL": (str, None),
+    "S3_REGION": (str, "us-east-1"),
+    # Optional: without them boto3 finds credentials its usual way (env, profile, role).
+    "S3_ACCESS_KEY_ID": (str, None),
+    "S3_SECRET_ACCESS_KEY": (str, None),
+    "S3_ADDRESSING_STYLE": (str, "auto"),
+    "S3_PART_SIZE": (_int, 8 * 1024 * 1024),
+    "MAX_UPLOAD_BYTES": (_int, 1024 * 1024 * 1024),
+    "STORAGE_UPLOAD_URL_SECONDS": (_int, 900),
+    "STORAGE_DOWNLOAD_URL_SECONDS": (_int, 300),
+    "FILE_THUMBNAIL_SIZE": (_int, 256),
+    "FILE_IMAGE_MAX_PIXELS": (_int, 50_000_000),
+    "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
+    # Direct uploads never completed (and partial objects) are removed after this.
+    "FILE_PENDING_TTL_HOURS": (_int, 24),
 }
 
 
@@ -179,6 +201,7 @@ def check_config(cfg: dict[str, Any]) -> None:
     check_job_settings(cfg)
     check_mail_settings(cfg)
     check_integration_settings(cfg)
+    check_storage_settings(cfg)
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -247,3 +270,26 @@ def check_integration_settings(cfg: dict[str, Any]) -> None:
         raise ConfigError("WEBHOOK_RETRY_SCHEDULE must be a JSON list of positive numbers of seconds")
     if cfg["WEBHOOK_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be positive")
+S3_MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
+
+
+def check_storage_settings(cfg: dict[str, Any]) -> None:
+    """File storage settings that cannot work (S3_BUCKET is required with the S3 backend)."""
+    backend = cfg["STORAGE_BACKEND"]
+    if backend not in ("local", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
+    if cfg["S3_ADDRESSING_STYLE"] not in ("auto", "path", "virtual"):
+        raise ConfigError("S3_ADDRESSING_STYLE must be 'auto', 'path' or 'virtual'")
+    if cfg["S3_PART_SIZE"] < S3_MIN_PART_SIZE:
+        raise ConfigError(f"S3_PART_SIZE must be at least {S3_MIN_PART_SIZE} bytes (S3's minimum part)")
+    if bool(cfg.get("S3_ACCESS_KEY_ID")) != bool(cfg.get("S3_SECRET_ACCESS_KEY")):
+        raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither")
+    for name in ("MAX_UPLOAD_BYTES", "STORAGE_UPLOAD_URL_SECONDS", "STORAGE_DOWNLOAD_URL_SECONDS",
+                 "FILE_THUMBNAIL_SIZE", "FILE_IMAGE_MAX_PIXELS", "FILE_CSV_MAX_ROW_ERRORS",
+                 "FILE_PENDING_TTL_HOURS"):
+        if cfg[name] < 1:
+            raise ConfigError(f"{name} must be a positive number")
+    # Refused in every environment (not only production): an S3 backend without
+    # a bucket fails every upload, better to say so at start.
+    if backend == "s3" and not cfg.get("S3_BUCKET"):
+        raise ConfigError("S3_BUCKET must be set when STORAGE_BACKEND=s3")

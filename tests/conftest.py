@@ -112,6 +112,8 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         # A new tenant's welcome mail is a job of that tenant; tests of other features
         # should not find it among their jobs. tests/email turns it on where it matters.
         "EMAIL_WELCOME_ENABLED": False,
+        # Workers get these settings too, so they read and write the same files.
+        "STORAGE_LOCAL_ROOT": str(service_dir / "storage"),
     }
 
 

@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.audit.routes import blp as audit_blp
     from hub.api.auth.routes import blp as auth_blp
     from hub.api.emails.routes import blp as emails_blp
+    from hub.api.files.routes import blp as files_blp
     from hub.api.health.routes import blp as health_blp
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.jobs.routes import document_job_types
@@ -31,8 +32,8 @@ def register_blueprints(app: Flask) -> None:
     api.init_app(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp, endpoints_blp, deliveries_blp):
+    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp, emails_blp, files_blp,
+                endpoints_blp, deliveries_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
-    api.register_blueprint(emails_blp, url_prefix=API_PREFIX + emails_blp.url_prefix)
     api.register_blueprint(health_blp)
     document_job_types(api.spec)

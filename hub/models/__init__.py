@@ -2,6 +2,7 @@
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
 from hub.models.email import EmailDailyUsage
+from hub.models.file import FILE_STATUSES, File
 from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
@@ -13,5 +14,6 @@ __all__ = [
     "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
     "TokenFamily", "User", "utcnow",
     "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "FILE_STATUSES", "File",
 ]
 __all__ += ["EmailDailyUsage"]
