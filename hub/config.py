@@ -89,6 +89,19 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     }),
     "IDEMPOTENCY_TTL_HOURS": (_int, 24),
     "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
+    # Stripe payments (issue 5). Without STRIPE_API_KEY the payment endpoints answer 503.
+    "STRIPE_API_KEY": (str, None),
+    "STRIPE_WEBHOOK_SECRET": (str, None),
+    "STRIPE_API_BASE": (str, "https://api.stripe.com"),
+    "STRIPE_MAX_NETWORK_RETRIES": (_int, 2),
+    "STRIPE_TIMEOUT_SECONDS": (_float, 30.0),
+    "STRIPE_WEBHOOK_MAX_BYTES": (_int, 512 * 1024),
+    "STRIPE_WEBHOOK_RATE_LIMIT": (str, "3000 per minute"),
+    "STRIPE_MATCH_WINDOW_DAYS": (_int, 3),
+    "STRIPE_RECONCILE_LOOKBACK_DAYS": (_int, 90),
+    "STRIPE_REPORT_LIST_LIMIT": (_int, 100),
+    "STRIPE_NIGHTLY_RECONCILE_ENABLED": (_bool, True),
+    "STRIPE_NIGHTLY_CHECK_SECONDS": (_int, 3600),
 }
 
 

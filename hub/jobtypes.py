@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 
 import jsonschema
 
-JOB_TYPE_MODULES = ("hub.services.demo",)
+JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.stripe_events", "hub.services.reconciliation")
 
 
 class JobError(Exception):

@@ -2,6 +2,7 @@
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
 from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
+from hub.models.payment import Invoice, Reconciliation, StripeEvent, StripeLink  # noqa: F401, I001
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
 from hub.models.user import ADMIN_ROLES, ROLES, ApiKey, User

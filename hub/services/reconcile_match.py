@@ -1,0 +1,318 @@
+"""Matching Stripe balance transactions to invoices: a pure, streaming core.
+
+No database, no network: `Matcher` is fed invoices (`InvoiceRef`) up front and
+balance transactions (the flat dicts `hub.integrations.stripe_api` yields) one
+at a time, and `report()` says what matched and what did not. It keeps one
+small record per invoice and bounded lists, never the transactions, so memory
+stays flat however long the period (tests and bench/reconcile.py use it alone).
+
+How a payment finds its invoice:
+1. by ids: the charge, the payment intent, the Stripe invoice, or the hub
+   invoice id in the charge's metadata (`hub_invoice_id`);
+2. otherwise by customer + currency + amount, with the invoice's due date
+   within `window` seconds of the payment (the closest unpaid one first; an
+   already paid one if that is all there is: a likely duplicate).
+
+What the report calls what (each invoice lands in at most one list):
+- matched: invoices whose payments in the period add up exactly;
+- partly_paid: net received (payments - refunds) above 0 but below the amount;
+- unpaid: due in the period, nothing received, and not already paid per the hub;
+- amount_mismatches: one payment, and it was larger than the invoice;
+- duplicates: two or more payments that together exceed the invoice;
+- currency_mismatches: a payment matched by id but in another currency (not applied);
+- unmatched: payments and refunds that belong to no invoice.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+PAYMENT_TYPES = frozenset({"charge", "payment"})
+REFUND_TYPES = frozenset({"refund", "payment_refund", "payment_failure_refund"})
+PAYOUT_TYPES = frozenset({"payout", "payout_cancel", "payout_failure"})
+MAX_TX_IDS = 5  # per invoice, for the lists in the report
+
+
+@dataclass(slots=True)
+class InvoiceRef:
+    """What matching needs to know of one hub invoice."""
+
+    id: str
+    number: str
+    amount: int
+    currency: str
+    due: int                      # due date, epoch seconds (start of the day, UTC)
+    customer: str | None = None   # Stripe customer id
+    stripe_invoice_id: str | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    status: str = "open"
+    in_period: bool = True        # due within the reconciled period
+    # Filled while matching:
+    received: int = 0
+    refunded: int = 0
+    payments: int = 0
+    matched_by: str | None = None
+    currency_mismatch: bool = False
+    tx_ids: list[str] = field(default_factory=list)
+
+    @property
+    def net(self) -> int:
+        return self.received - self.refunded
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "number": self.number, "amount": self.amount, "currency": self.currency,
+                "customer": self.customer, "received": self.received, "refunded": self.refunded,
+                "outstanding": max(0, self.amount - self.net), "payments": self.payments,
+                "transactions": list(self.tx_ids)}
+
+
+class BoundedList:
+    """A count and a total of everything added, and the first `limit` items."""
+
+    __slots__ = ("limit", "count", "items", "amount")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.items: list[dict[str, Any]] = []
+        self.amount: dict[str, int] = defaultdict(int)
+
+    def add(self, item: dict[str, Any], amount: int = 0, currency: str | None = None) -> None:
+        self.count += 1
+        if currency:
+            self.amount[currency] += amount
+        if len(self.items) < self.limit:
+            self.items.append(item)
+
+    def dump(self) -> dict[str, Any]:
+        return {"count": self.count, "amount": dict(self.amount), "items": self.items,
+                "truncated": self.count > len(self.items)}
+
+
+def _tx_item(tx: dict[str, Any]) -> dict[str, Any]:
+    return {"id": tx["id"], "type": tx["type"], "amount": tx["amount"], "currency": tx["currency"],
+            "created": tx["created"], "customer": tx.get("customer"), "charge": tx.get("charge"),
+            "payment_intent": tx.get("payment_intent")}
+
+
+class Matcher:
+    """Feed it transactions with `add`, payouts with `add_payout`, then read `report()`.
+
+    `customers`: when not None, only transactions whose customer is in the set
+    belong to this tenant (a shared platform account); refunds follow their
+    charge. None means every transaction is the tenant's (its own connected account).
+    """
+
+    def __init__(self, invoices: Iterable[InvoiceRef], *, window: int = 3 * 86400,
+                 list_limit: int = 100, customers: set[str] | None = None) -> None:
+        self.window = window
+        self.list_limit = list_limit
+        self.customers = customers
+        self.invoices: dict[str, InvoiceRef] = {}
+        self._by_ref: dict[str, InvoiceRef] = {}
+        self._by_key: dict[tuple[str, str, int], list[InvoiceRef]] = defaultdict(list)
+        for inv in invoices:
+            self.invoices[inv.id] = inv
+            self._by_ref[inv.id] = inv
+            for ref in (inv.stripe_invoice_id, inv.payment_intent_id, inv.charge_id):
+                if ref:
+                    self._by_ref[ref] = inv
+            if inv.customer:
+                self._by_key[(inv.customer, inv.currency, inv.amount)].append(inv)
+        # Charges matched by amount/date have no id on the invoice: refunds find them here.
+        self._charge_invoice: dict[str, InvoiceRef] = {}
+        # Refunds seen before their (older) charge; resolved when it comes, or at the end.
+        self._pending_refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.totals: dict[str, dict[str, int]] = {}
+        self.transactions = 0
+        self.skipped = 0
+        self.matched_by = {"id": 0, "amount_date": 0}
+        self.unmatched = BoundedList(list_limit)
+        self.currency_mismatches = BoundedList(list_limit)
+        self.failed_payouts = BoundedList(list_limit)
+        self._payout_count = 0
+        self._payout_amount: dict[str, int] = defaultdict(int)
+        self._payout_status: dict[str, int] = defaultdict(int)
+
+    # --- feeding -------------------------------------------------------------
+
+    def _total(self, currency: str) -> dict[str, int]:
+        found = self.totals.get(currency)
+        if found is None:
+            found = self.totals[currency] = {"gross": 0, "fees": 0, "refunds": 0, "net": 0,
+                                             "paid_out": 0, "other": 0, "transactions": 0}
+        return found
+
+    def add(self, tx: dict[str, Any]) -> None:
+        """Account for one balance transaction."""
+        kind = tx["type"]
+        if kind in REFUND_TYPES:
+            inv = self._invoice_for_refund(tx)
+            if inv is None:
+                # Its charge is probably further down the stream (newest first): decide then.
+                self._pending_refunds[tx.get("charge") or ""].append(tx)
+            else:
+                self._count(tx)
+                self._apply_refund(tx, inv)
+            return
+        if self.customers is not None and tx.get("customer") not in self.customers:
+            self.skipped += 1  # another tenant's money, or the platform's own
+            return
+        self._count(tx)
+        if kind not in PAYMENT_TYPES:
+            return
+        inv = self._payment(tx)
+        charge = tx.get("charge")
+        if charge and charge in self._pending_refunds:
+            for refund in self._pending_refunds.pop(charge):
+                self._count(refund)
+                if inv is not None:
+                    self._apply_refund(refund, inv)
+                else:
+                    self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
+
+    def _count(self, tx: dict[str, Any]) -> None:
+        self.transactions += 1
+        kind = tx["type"]
+        total = self._total(tx["currency"])
+        total["transactions"] += 1
+        total["fees"] += tx["fee"]
+        if kind in PAYOUT_TYPES:
+            total["paid_out"] -= tx["amount"]
+            return
+        total["net"] += tx["net"]
+        if kind in PAYMENT_TYPES:
+            total["gross"] += tx["amount"]
+        elif kind in REFUND_TYPES:
+            total["refunds"] -= tx["amount"]
+        elif tx.get("reporting_category") == "fee" or kind in ("stripe_fee", "application_fee"):
+            total["fees"] -= tx["amount"]
+        else:
+            total["other"] += tx["amount"]
+
+    def _by_ids(self, tx: dict[str, Any]) -> InvoiceRef | None:
+        refs = self._by_ref
+        for key in ("charge", "payment_intent", "invoice", "hub_invoice_id"):
+            value = tx.get(key)
+            if value:
+                inv = refs.get(value)
+                if inv is not None:
+                    return inv
+        return None
+
+    def _by_amount_date(self, tx: dict[str, Any]) -> InvoiceRef | None:
+        customer = tx.get("customer")
+        if not customer:
+            return None
+        candidates = self._by_key.get((customer, tx["currency"], tx["amount"]))
+        if not candidates:
+            return None
+        created, window = tx["created"], self.window
+        best: InvoiceRef | None = None
+        best_key: tuple[int, int] | None = None
+        for inv in candidates:
+            distance = abs(inv.due - created)
+            if distance > window:
+                continue
+            key = (1 if inv.payments else 0, distance)  # unpaid ones first, then the closest
+            if best_key is None or key < best_key:
+                best, best_key = inv, key
+        return best
+
+    def _payment(self, tx: dict[str, Any]) -> InvoiceRef | None:
+        """Apply a payment to its invoice; the invoice, or None if it has none (or another currency)."""
+        inv = self._by_ids(tx)
+        how = "id"
+        if inv is None:
+            inv = self._by_amount_date(tx)
+            how = "amount_date"
+        if inv is None:
+            self.unmatched.add(_tx_item(tx), tx["amount"], tx["currency"])
+            return None
+        if tx["currency"] != inv.currency:
+            inv.currency_mismatch = True
+            self.currency_mismatches.add(
+                {"transaction": _tx_item(tx), "invoice": inv.summary(),
+                 "invoice_currency": inv.currency, "currency": tx["currency"]},
+                tx["amount"], tx["currency"])
+            return None
+        self.matched_by[how] += 1
+        inv.matched_by = inv.matched_by or how
+        inv.received += tx["amount"]
+        inv.payments += 1
+        if len(inv.tx_ids) < MAX_TX_IDS:
+            inv.tx_ids.append(tx["id"])
+        charge = tx.get("charge")
+        if charge and how != "id":
+            self._charge_invoice[charge] = inv
+        return inv
+
+    def _invoice_for_refund(self, tx: dict[str, Any]) -> InvoiceRef | None:
+        charge = tx.get("charge")
+        inv = self._charge_invoice.get(charge) if charge else None
+        return inv or self._by_ids(tx)
+
+    def _apply_refund(self, tx: dict[str, Any], inv: InvoiceRef) -> None:
+        if tx["currency"] == inv.currency:
+            inv.refunded -= tx["amount"]
+            if len(inv.tx_ids) < MAX_TX_IDS:
+                inv.tx_ids.append(tx["id"])
+
+    def add_payout(self, payout: dict[str, Any]) -> None:
+        """Account for one payout of the period (listed for information and failures)."""
+        self._payout_status[payout["status"] or "unknown"] += 1
+        self._payout_count += 1
+        self._payout_amount[payout["currency"]] += payout["amount"]
+        if payout["status"] in ("failed", "canceled"):
+            self.failed_payouts.add(payout, payout["amount"], payout["currency"])
+
+    # --- the result ------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """The reconciliation report (JSON-ready)."""
+        for refunds in self._pending_refunds.values():
+            for refund in refunds:
+                if self.customers is None:  # the account is the tenant's: still its money
+                    self._count(refund)
+                    self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
+                else:
+                    self.skipped += 1  # a refund of a charge that is not the tenant's
+        self._pending_refunds.clear()
+        matched = BoundedList(0)
+        partly, unpaid = BoundedList(self.list_limit), BoundedList(self.list_limit)
+        over, duplicates = BoundedList(self.list_limit), BoundedList(self.list_limit)
+        for inv in self.invoices.values():
+            net = inv.net
+            if inv.payments == 0:
+                if inv.currency_mismatch:
+                    continue  # listed with the currency mismatches
+                if inv.in_period and inv.status in ("open", "partially_paid") and inv.refunded == 0:
+                    unpaid.add(inv.summary(), inv.amount, inv.currency)
+                elif inv.refunded and net < inv.amount:
+                    partly.add(inv.summary(), inv.amount - max(net, 0), inv.currency)
+                continue
+            if net > inv.amount:
+                target = duplicates if inv.payments > 1 else over
+                target.add(inv.summary(), net - inv.amount, inv.currency)
+            elif net == inv.amount:
+                matched.add({}, net, inv.currency)
+            else:
+                partly.add(inv.summary(), inv.amount - max(net, 0), inv.currency)
+        return {
+            "totals": self.totals,
+            "transactions": self.transactions,
+            "skipped": self.skipped,
+            "matched": {"count": matched.count, "amount": dict(matched.amount),
+                        "payments_by_id": self.matched_by["id"],
+                        "payments_by_amount_date": self.matched_by["amount_date"]},
+            "unmatched": self.unmatched.dump(),
+            "unpaid": unpaid.dump(),
+            "partly_paid": partly.dump(),
+            "amount_mismatches": over.dump(),
+            "currency_mismatches": self.currency_mismatches.dump(),
+            "duplicates": duplicates.dump(),
+            "payouts": {"count": self._payout_count, "amount": dict(self._payout_amount),
+                        "by_status": dict(self._payout_status), "failed": self.failed_payouts.dump()},
+        }
