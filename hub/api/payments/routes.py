@@ -21,6 +21,7 @@ from hub.api.payments.schemas import (
     StripeLinkSchema,
 )
 from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
+from hub.models import Job
 from hub.models.payment import Reconciliation
 from hub.services import invoices, quotas, reconciliation, stripe_settings
 
@@ -98,9 +99,7 @@ class Reconciliations(MethodView):
         rec_id = rec.id
         jobs.commit()
         set_message("Reconciliation queued.")
-        body = ReconciliationJobSchema().dump(job)
-        body["reconciliation_id"] = str(rec_id)
-        return body
+        return {**{c.key: getattr(job, c.key) for c in Job.__table__.columns}, "reconciliation_id": rec_id}
 
     @auth_required()
     @payments_blp.arguments(ReconciliationQuerySchema, location="query")
