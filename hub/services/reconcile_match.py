@@ -25,7 +25,7 @@ What the report calls what (each invoice lands in at most one list):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 PAYMENT_TYPES = frozenset({"charge", "payment"})
@@ -55,7 +55,7 @@ class InvoiceRef:
     payments: int = 0
     matched_by: str | None = None
     currency_mismatch: bool = False
-    tx_ids: list[str] = field(default_factory=list)
+    tx_ids: tuple[str, ...] = ()
 
     @property
     def net(self) -> int:
@@ -113,14 +113,17 @@ class Matcher:
         self.invoices: dict[str, InvoiceRef] = {}
         self._by_ref: dict[str, InvoiceRef] = {}
         self._by_key: dict[tuple[str, str, int], list[InvoiceRef]] = defaultdict(list)
+        by_ref, by_key, all_ = self._by_ref, self._by_key, self.invoices
         for inv in invoices:
-            self.invoices[inv.id] = inv
-            self._by_ref[inv.id] = inv
-            for ref in (inv.stripe_invoice_id, inv.payment_intent_id, inv.charge_id):
-                if ref:
-                    self._by_ref[ref] = inv
+            all_[inv.id] = by_ref[inv.id] = inv
+            if inv.stripe_invoice_id:
+                by_ref[inv.stripe_invoice_id] = inv
+            if inv.payment_intent_id:
+                by_ref[inv.payment_intent_id] = inv
+            if inv.charge_id:
+                by_ref[inv.charge_id] = inv
             if inv.customer:
-                self._by_key[(inv.customer, inv.currency, inv.amount)].append(inv)
+                by_key[(inv.customer, inv.currency, inv.amount)].append(inv)
         # Charges matched by amount/date have no id on the invoice: refunds find them here.
         self._charge_invoice: dict[str, InvoiceRef] = {}
         # Refunds seen before their (older) charge; resolved when it comes, or at the end.
@@ -146,32 +149,39 @@ class Matcher:
         return found
 
     def add(self, tx: dict[str, Any]) -> None:
-        """Account for one balance transaction."""
+        """Account for one balance transaction (the hot path: kept flat on purpose)."""
         kind = tx["type"]
         if kind in REFUND_TYPES:
             inv = self._invoice_for_refund(tx)
             if inv is None:
                 # Its charge is probably further down the stream (newest first): decide then.
-                self._pending_refunds[tx.get("charge") or ""].append(tx)
+                self._pending_refunds[tx["charge"] or ""].append(tx)
             else:
                 self._count(tx)
                 self._apply_refund(tx, inv)
             return
-        if self.customers is not None and tx.get("customer") not in self.customers:
+        if self.customers is not None and tx["customer"] not in self.customers:
             self.skipped += 1  # another tenant's money, or the platform's own
             return
-        self._count(tx)
         if kind not in PAYMENT_TYPES:
+            self._count(tx)
             return
+        self.transactions += 1
+        total = self.totals.get(tx["currency"]) or self._total(tx["currency"])
+        total["transactions"] += 1
+        total["fees"] += tx["fee"]
+        total["net"] += tx["net"]
+        total["gross"] += tx["amount"]
         inv = self._payment(tx)
-        charge = tx.get("charge")
-        if charge and charge in self._pending_refunds:
-            for refund in self._pending_refunds.pop(charge):
-                self._count(refund)
-                if inv is not None:
-                    self._apply_refund(refund, inv)
-                else:
-                    self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
+        if self._pending_refunds:
+            charge = tx["charge"]
+            if charge and charge in self._pending_refunds:
+                for refund in self._pending_refunds.pop(charge):
+                    self._count(refund)
+                    if inv is not None:
+                        self._apply_refund(refund, inv)
+                    else:
+                        self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
 
     def _count(self, tx: dict[str, Any]) -> None:
         self.transactions += 1
@@ -194,16 +204,11 @@ class Matcher:
 
     def _by_ids(self, tx: dict[str, Any]) -> InvoiceRef | None:
         refs = self._by_ref
-        for key in ("charge", "payment_intent", "invoice", "hub_invoice_id"):
-            value = tx.get(key)
-            if value:
-                inv = refs.get(value)
-                if inv is not None:
-                    return inv
-        return None
+        return (refs.get(tx["charge"]) or refs.get(tx["payment_intent"]) or refs.get(tx["invoice"])
+                or refs.get(tx["hub_invoice_id"]))
 
     def _by_amount_date(self, tx: dict[str, Any]) -> InvoiceRef | None:
-        customer = tx.get("customer")
+        customer = tx["customer"]
         if not customer:
             return None
         candidates = self._by_key.get((customer, tx["currency"], tx["amount"]))
@@ -243,14 +248,13 @@ class Matcher:
         inv.received += tx["amount"]
         inv.payments += 1
         if len(inv.tx_ids) < MAX_TX_IDS:
-            inv.tx_ids.append(tx["id"])
-        charge = tx.get("charge")
-        if charge and how != "id":
-            self._charge_invoice[charge] = inv
+            inv.tx_ids += (tx["id"],)
+        if how != "id" and tx["charge"]:
+            self._charge_invoice[tx["charge"]] = inv
         return inv
 
     def _invoice_for_refund(self, tx: dict[str, Any]) -> InvoiceRef | None:
-        charge = tx.get("charge")
+        charge = tx["charge"]
         inv = self._charge_invoice.get(charge) if charge else None
         return inv or self._by_ids(tx)
 
@@ -258,7 +262,7 @@ class Matcher:
         if tx["currency"] == inv.currency:
             inv.refunded -= tx["amount"]
             if len(inv.tx_ids) < MAX_TX_IDS:
-                inv.tx_ids.append(tx["id"])
+                inv.tx_ids += (tx["id"],)
 
     def add_payout(self, payout: dict[str, Any]) -> None:
         """Account for one payout of the period (listed for information and failures)."""
