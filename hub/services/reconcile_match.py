@@ -53,7 +53,6 @@ class InvoiceRef:
     received: int = 0
     refunded: int = 0
     payments: int = 0
-    matched_by: str | None = None
     currency_mismatch: bool = False
     tx_ids: tuple[str, ...] = ()
 
@@ -131,7 +130,8 @@ class Matcher:
         self.totals: dict[str, dict[str, int]] = {}
         self.transactions = 0
         self.skipped = 0
-        self.matched_by = {"id": 0, "amount_date": 0}
+        self.matched_by_id = 0
+        self.matched_by_amount_date = 0
         self.unmatched = BoundedList(list_limit)
         self.currency_mismatches = BoundedList(list_limit)
         self.failed_payouts = BoundedList(list_limit)
@@ -228,14 +228,15 @@ class Matcher:
 
     def _payment(self, tx: dict[str, Any]) -> InvoiceRef | None:
         """Apply a payment to its invoice; the invoice, or None if it has none (or another currency)."""
-        inv = self._by_ids(tx)
-        how = "id"
-        if inv is None:
+        refs = self._by_ref
+        inv = (refs.get(tx["charge"]) or refs.get(tx["payment_intent"]) or refs.get(tx["invoice"])
+               or refs.get(tx["hub_invoice_id"]))
+        by_id = inv is not None
+        if not by_id:
             inv = self._by_amount_date(tx)
-            how = "amount_date"
-        if inv is None:
-            self.unmatched.add(_tx_item(tx), tx["amount"], tx["currency"])
-            return None
+            if inv is None:
+                self.unmatched.add(_tx_item(tx), tx["amount"], tx["currency"])
+                return None
         if tx["currency"] != inv.currency:
             inv.currency_mismatch = True
             self.currency_mismatches.add(
@@ -243,14 +244,16 @@ class Matcher:
                  "invoice_currency": inv.currency, "currency": tx["currency"]},
                 tx["amount"], tx["currency"])
             return None
-        self.matched_by[how] += 1
-        inv.matched_by = inv.matched_by or how
+        if by_id:
+            self.matched_by_id += 1
+        else:
+            self.matched_by_amount_date += 1
+            if tx["charge"]:
+                self._charge_invoice[tx["charge"]] = inv
         inv.received += tx["amount"]
         inv.payments += 1
         if len(inv.tx_ids) < MAX_TX_IDS:
             inv.tx_ids += (tx["id"],)
-        if how != "id" and tx["charge"]:
-            self._charge_invoice[tx["charge"]] = inv
         return inv
 
     def _invoice_for_refund(self, tx: dict[str, Any]) -> InvoiceRef | None:
@@ -309,8 +312,8 @@ class Matcher:
             "transactions": self.transactions,
             "skipped": self.skipped,
             "matched": {"count": matched.count, "amount": dict(matched.amount),
-                        "payments_by_id": self.matched_by["id"],
-                        "payments_by_amount_date": self.matched_by["amount_date"]},
+                        "payments_by_id": self.matched_by_id,
+                        "payments_by_amount_date": self.matched_by_amount_date},
             "unmatched": self.unmatched.dump(),
             "unpaid": unpaid.dump(),
             "partly_paid": partly.dump(),
