@@ -165,8 +165,12 @@ def _row_for(ctx: JobContext, start: datetime, end: datetime, payout: str | None
 
 
 def invoice_refs(tenant_id: uuid.UUID, start: datetime, end: datetime, window: timedelta,
-                 lookback: timedelta) -> Iterator[InvoiceRef]:
-    """The tenant's invoices a payment in the period could be for, streamed from the database."""
+                 lookback: timedelta, flag_unpaid: bool = True) -> Iterator[InvoiceRef]:
+    """The tenant's invoices a payment in the period could be for, streamed from the database.
+
+    `flag_unpaid=False` (a payout's run) lists no invoice as unpaid: one payout
+    settles only some of the period's payments.
+    """
     query = (select(Invoice.id, Invoice.number, Invoice.amount, Invoice.currency, Invoice.due_date,
                     Invoice.stripe_customer_id, Invoice.stripe_invoice_id,
                     Invoice.stripe_payment_intent_id, Invoice.stripe_charge_id, Invoice.status)
@@ -179,7 +183,7 @@ def invoice_refs(tenant_id: uuid.UUID, start: datetime, end: datetime, window: t
                          due=int(due.timestamp()), customer=row.stripe_customer_id,
                          stripe_invoice_id=row.stripe_invoice_id,
                          payment_intent_id=row.stripe_payment_intent_id, charge_id=row.stripe_charge_id,
-                         status=row.status, in_period=start <= due < end)
+                         status=row.status, in_period=flag_unpaid and start <= due < end)
 
 
 class _Progress:
@@ -230,7 +234,8 @@ def reconcile(ctx: JobContext) -> dict[str, Any]:
     cfg = current_app.config
     window = timedelta(days=cfg["STRIPE_MATCH_WINDOW_DAYS"])
     matcher = Matcher(invoice_refs(ctx.tenant_id, start, end, window,
-                                   timedelta(days=cfg["STRIPE_RECONCILE_LOOKBACK_DAYS"])),
+                                   timedelta(days=cfg["STRIPE_RECONCILE_LOOKBACK_DAYS"]),
+                                   flag_unpaid=payout is None),
                       window=int(window.total_seconds()), list_limit=cfg["STRIPE_REPORT_LIST_LIMIT"],
                       customers=customers)
     db.session.commit()  # no transaction open while paging

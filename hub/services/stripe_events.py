@@ -49,12 +49,15 @@ def receive(payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
         event = stripe_api.verify_webhook(payload, signature, secret)
     except stripe_api.SignatureError as exc:
         raise BadRequest(f"The Stripe-Signature header is not valid: {exc}") from None
-    existing = db.session.get(StripeEvent, event["id"])
+    event_id = str(event["id"])[:255]
+    existing = db.session.get(StripeEvent, event_id)
     if existing is not None:
         return existing, True
     obj = (event.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict):
+        raise BadRequest("The Stripe event has no data.object.")
     created = event.get("created")
-    row = StripeEvent(id=str(event["id"])[:255], type=str(event.get("type") or "")[:100],
+    row = StripeEvent(id=event_id, type=str(event.get("type") or "")[:100],
                       account=event.get("account"), object_type=obj.get("object"),
                       object_id=obj.get("id"), livemode=bool(event.get("livemode")),
                       stripe_created=datetime.fromtimestamp(created, UTC)
@@ -66,8 +69,8 @@ def receive(payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
             db.session.flush()
     except IntegrityError:  # the same event, delivered twice at the same moment
         db.session.rollback()
-        return db.session.get(StripeEvent, event["id"]), True
-    if row.type not in HANDLED:
+        return db.session.get(StripeEvent, event_id), True
+    if row.type not in HANDLED or not row.object_id:
         row.status = "ignored"
     else:
         tenants = route(row.account, _id(obj.get("customer")), row.object_type)

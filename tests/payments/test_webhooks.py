@@ -229,6 +229,26 @@ def test_payout_reconciliation_completed_queues_one_reconciliation_of_that_payou
     assert len(jobs) == 1 and jobs[0].payload["payout"] == po["id"]
 
 
+def test_a_platform_payout_reconciles_for_each_platform_tenant(app_ctx, client, register, fake_stripe,
+                                                                stripe_config):
+    alice, bob, connected = register(), register(), register()
+    for account, kind, stripe_id in ((alice, "customer", "cus_alice"), (bob, "customer", "cus_bob"),
+                                     (connected, "account", "acct_connected1")):
+        assert account.post("/api/v1/payments/stripe-links",
+                            json={"kind": kind, "stripe_id": stripe_id}).status_code == 201
+    po = fake_stripe.put(sd.payout(sd.new_id("po"), 9_000, "eur", int(time.time()) - 3600))
+    assert post_event(client, event_body("payout.reconciliation_completed", po)).status_code == 200
+    run_queued_jobs("payments.process_event")
+    tenants = {str(j.tenant_id) for j in db.session.scalars(
+        select(Job).where(Job.type == "payments.reconcile"))}
+    assert tenants == {alice.tenant["id"], bob.tenant["id"]}  # not the connected account's tenant
+    run_queued_jobs("payments.reconcile")
+    for account in (alice, bob):
+        [rec] = account.get("/api/v1/payments/reconciliations").get_json()["data"]
+        assert rec["status"] == "succeeded" and rec["payout_id"] == po["id"]
+        assert rec["report"]["unpaid"]["count"] == 0
+
+
 @pytest.mark.e2e
 def test_a_real_worker_applies_a_webhook(app, client, owner, fake_stripe, stripe_config, payments_worker):
     payments_worker()
