@@ -98,8 +98,7 @@ def phase(name: str, info: dict, out: mp.Queue) -> None:
             end = start + (end - start) // 4
         t = time.perf_counter()
         matcher = Matcher(load_invoices(info["invoices"], info["start"], info["end"]))
-        for tx in stripe_api.iter_balance_transactions(settings(info), start, end, account=ACCOUNT):
-            matcher.add(tx)
+        matcher.feed(stripe_api.iter_balance_transactions(settings(info), start, end, account=ACCOUNT))
         for po in stripe_api.iter_payouts(settings(info), start, end, account=ACCOUNT):
             matcher.add_payout(po)
         report = matcher.report()
@@ -118,8 +117,7 @@ def phase(name: str, info: dict, out: mp.Queue) -> None:
         matcher = Matcher(invoices)
         result["index_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
-        for tx in rows:
-            matcher.add(tx)
+        matcher.feed(rows)
         matcher.report()
         result.update(rows=len(rows), seconds=time.perf_counter() - t, invoices=len(invoices))
     elif name == "objects":

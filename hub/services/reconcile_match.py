@@ -1,8 +1,9 @@
 """Matching Stripe balance transactions to invoices: a pure, streaming core.
 
 No database, no network: `Matcher` is fed invoices (`InvoiceRef`) up front and
-balance transactions (the flat dicts `hub.integrations.stripe_api` yields) one
-at a time, and `report()` says what matched and what did not. It keeps one
+balance transactions (the flat dicts `hub.integrations.stripe_api` yields) as a
+stream (`feed`) or one at a time (`add`), and `report()` says what matched and
+what did not. It keeps one
 small record per invoice and bounded lists, never the transactions, so memory
 stays flat however long the period (tests and bench/reconcile.py use it alone).
 
@@ -149,9 +150,66 @@ class Matcher:
         return found
 
     def add(self, tx: dict[str, Any]) -> None:
-        """Account for one balance transaction (the hot path: kept flat on purpose)."""
-        kind = tx["type"]
-        if kind in REFUND_TYPES:
+        """Account for one balance transaction."""
+        self.feed((tx,))
+
+    def feed(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Account for a stream of balance transactions; returns how many were read.
+
+        The hot path (a payment of the tenant's) is inlined with its lookups bound
+        to locals: it runs once per transaction of the period. Everything rarer
+        goes through `_add_other`.
+        """
+        refs_get, key_get = self._by_ref.get, self._by_key.get
+        customers, totals, pending = self.customers, self.totals, self._pending_refunds
+        unmatched, charge_invoice = self.unmatched, self._charge_invoice
+        read = payments = by_id = by_amount_date = 0
+        try:
+            for tx in rows:
+                read += 1
+                if tx["type"] not in PAYMENT_TYPES or (
+                        customers is not None and tx["customer"] not in customers):
+                    self._add_other(tx)
+                    continue
+                payments += 1
+                currency, amount, charge = tx["currency"], tx["amount"], tx["charge"]
+                total = totals.get(currency) or self._total(currency)
+                total["transactions"] += 1
+                total["fees"] += tx["fee"]
+                total["net"] += tx["net"]
+                total["gross"] += amount
+                inv = (refs_get(charge) or refs_get(tx["payment_intent"]) or refs_get(tx["invoice"])
+                       or refs_get(tx["hub_invoice_id"]))
+                matched_by_id = inv is not None
+                if inv is None and tx["customer"]:
+                    inv = self._by_amount_date(key_get((tx["customer"], currency, amount)), tx["created"])
+                if inv is None:
+                    unmatched.add(_tx_item(tx), amount, currency)
+                elif currency != inv.currency:
+                    self._currency_mismatch(tx, inv)
+                    inv = None
+                else:
+                    if matched_by_id:
+                        by_id += 1
+                    else:
+                        by_amount_date += 1
+                        if charge:
+                            charge_invoice[charge] = inv
+                    inv.received += amount
+                    inv.payments += 1
+                    if len(inv.tx_ids) < MAX_TX_IDS:
+                        inv.tx_ids += (tx["id"],)
+                if pending and charge and charge in pending:
+                    self._settle_refunds(pending.pop(charge), inv)
+        finally:
+            self.transactions += payments
+            self.matched_by_id += by_id
+            self.matched_by_amount_date += by_amount_date
+        return read
+
+    def _add_other(self, tx: dict[str, Any]) -> None:
+        """Refunds, fees, payouts, adjustments, and other tenants' money."""
+        if tx["type"] in REFUND_TYPES:
             inv = self._invoice_for_refund(tx)
             if inv is None:
                 # Its charge is probably further down the stream (newest first): decide then.
@@ -159,29 +217,25 @@ class Matcher:
             else:
                 self._count(tx)
                 self._apply_refund(tx, inv)
-            return
-        if self.customers is not None and tx["customer"] not in self.customers:
+        elif self.customers is not None and tx["customer"] not in self.customers:
             self.skipped += 1  # another tenant's money, or the platform's own
-            return
-        if kind not in PAYMENT_TYPES:
+        else:
             self._count(tx)
-            return
-        self.transactions += 1
-        total = self.totals.get(tx["currency"]) or self._total(tx["currency"])
-        total["transactions"] += 1
-        total["fees"] += tx["fee"]
-        total["net"] += tx["net"]
-        total["gross"] += tx["amount"]
-        inv = self._payment(tx)
-        if self._pending_refunds:
-            charge = tx["charge"]
-            if charge and charge in self._pending_refunds:
-                for refund in self._pending_refunds.pop(charge):
-                    self._count(refund)
-                    if inv is not None:
-                        self._apply_refund(refund, inv)
-                    else:
-                        self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
+
+    def _settle_refunds(self, refunds: list[dict[str, Any]], inv: InvoiceRef | None) -> None:
+        """Refunds that waited for their charge, which just came (matched to `inv`, or not)."""
+        for refund in refunds:
+            self._count(refund)
+            if inv is not None:
+                self._apply_refund(refund, inv)
+            else:
+                self.unmatched.add(_tx_item(refund), refund["amount"], refund["currency"])
+
+    def _currency_mismatch(self, tx: dict[str, Any], inv: InvoiceRef) -> None:
+        inv.currency_mismatch = True
+        self.currency_mismatches.add(
+            {"transaction": _tx_item(tx), "invoice": inv.summary(), "invoice_currency": inv.currency,
+             "currency": tx["currency"]}, tx["amount"], tx["currency"])
 
     def _count(self, tx: dict[str, Any]) -> None:
         self.transactions += 1
@@ -207,54 +261,21 @@ class Matcher:
         return (refs.get(tx["charge"]) or refs.get(tx["payment_intent"]) or refs.get(tx["invoice"])
                 or refs.get(tx["hub_invoice_id"]))
 
-    def _by_amount_date(self, tx: dict[str, Any]) -> InvoiceRef | None:
-        customer = tx["customer"]
-        if not customer:
-            return None
-        candidates = self._by_key.get((customer, tx["currency"], tx["amount"]))
+    def _by_amount_date(self, candidates: list[InvoiceRef] | None, created: int) -> InvoiceRef | None:
+        """Of the invoices with this customer, currency and amount: the unpaid one due
+        closest to the payment, within the window; else the closest paid one (a duplicate)."""
         if not candidates:
             return None
-        created, window = tx["created"], self.window
         best: InvoiceRef | None = None
         best_key: tuple[int, int] | None = None
         for inv in candidates:
             distance = abs(inv.due - created)
-            if distance > window:
+            if distance > self.window:
                 continue
-            key = (1 if inv.payments else 0, distance)  # unpaid ones first, then the closest
+            key = (1 if inv.payments else 0, distance)
             if best_key is None or key < best_key:
                 best, best_key = inv, key
         return best
-
-    def _payment(self, tx: dict[str, Any]) -> InvoiceRef | None:
-        """Apply a payment to its invoice; the invoice, or None if it has none (or another currency)."""
-        refs = self._by_ref
-        inv = (refs.get(tx["charge"]) or refs.get(tx["payment_intent"]) or refs.get(tx["invoice"])
-               or refs.get(tx["hub_invoice_id"]))
-        by_id = inv is not None
-        if not by_id:
-            inv = self._by_amount_date(tx)
-            if inv is None:
-                self.unmatched.add(_tx_item(tx), tx["amount"], tx["currency"])
-                return None
-        if tx["currency"] != inv.currency:
-            inv.currency_mismatch = True
-            self.currency_mismatches.add(
-                {"transaction": _tx_item(tx), "invoice": inv.summary(),
-                 "invoice_currency": inv.currency, "currency": tx["currency"]},
-                tx["amount"], tx["currency"])
-            return None
-        if by_id:
-            self.matched_by_id += 1
-        else:
-            self.matched_by_amount_date += 1
-            if tx["charge"]:
-                self._charge_invoice[tx["charge"]] = inv
-        inv.received += tx["amount"]
-        inv.payments += 1
-        if len(inv.tx_ids) < MAX_TX_IDS:
-            inv.tx_ids += (tx["id"],)
-        return inv
 
     def _invoice_for_refund(self, tx: dict[str, Any]) -> InvoiceRef | None:
         charge = tx["charge"]

@@ -1,9 +1,11 @@
 """Reconciliation runs: queue them (API, nightly beat, settled payouts) and run them.
 
 `payments.reconcile` pages through the period's Stripe balance transactions
-(and payouts) with the library's auto-pagination, feeds them one by one to the
-pure matcher (`hub.services.reconcile_match`), and stores the report on the
-run's `reconciliations` row. Nothing but the matcher's per-invoice records and
+(through the library's client, page by page as plain JSON: see
+`stripe_api.iter_balance_transactions`) and payouts (the library's
+auto-pagination), streams them into the pure matcher
+(`hub.services.reconcile_match`), and stores the report on the run's
+`reconciliations` row. Nothing but the matcher's per-invoice records and
 bounded lists is kept, so memory stays flat however long the period.
 """
 from __future__ import annotations
@@ -242,10 +244,9 @@ def reconcile(ctx: JobContext) -> dict[str, Any]:
     ctx.progress(5, "reading Stripe balance transactions")
     progress = _Progress(ctx, int(start.timestamp()), int(end.timestamp()))
     try:
-        for tx in stripe_api.iter_balance_transactions(settings, int(start.timestamp()),
-                                                       int(end.timestamp()), account=account,
-                                                       payout=payout, on_page=progress):
-            matcher.add(tx)
+        matcher.feed(stripe_api.iter_balance_transactions(settings, int(start.timestamp()),
+                                                          int(end.timestamp()), account=account,
+                                                          payout=payout, on_page=progress))
         if not payout:
             ctx.progress(92, "reading Stripe payouts")
             for po in stripe_api.iter_payouts(settings, int(start.timestamp()), int(end.timestamp()),

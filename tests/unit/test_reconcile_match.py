@@ -86,9 +86,11 @@ def test_on_a_shared_account_only_the_tenants_customers_count():
     m.add(tx("theirs", 999, customer="cus_other", charge="ch_2"))
     m.add(tx("their-refund", -999, type_="refund", customer=None, charge="ch_2"))
     m.add(tx("platform-fee", -500, type_="stripe_fee", customer=None))
+    m.add(tx("my-dispute", -200, type_="adjustment", charge="ch_1"))
     r = m.report()
     assert r["matched"]["count"] == 1 and r["unmatched"]["count"] == 0
     assert r["skipped"] == 3 and r["totals"]["eur"]["gross"] == 1000
+    assert r["totals"]["eur"]["other"] == -200 and r["transactions"] == 2
     assert r["totals"]["eur"]["refunds"] == 0
 
 
