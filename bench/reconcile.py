@@ -120,7 +120,7 @@ def phase(name: str, info: dict, out: mp.Queue) -> None:
             trivial.append(time.perf_counter() - t)
             for inv in invoices:  # a fresh index: matching leaves its marks on the refs
                 inv.received = inv.refunded = inv.payments = 0
-                inv.tx_ids, inv.currency_mismatch = (), False
+                inv.first_tx, inv.more_tx, inv.currency_mismatch = None, None, False
             t = time.perf_counter()
             matcher = Matcher(invoices)
             index.append(time.perf_counter() - t)

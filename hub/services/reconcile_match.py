@@ -33,6 +33,7 @@ PAYMENT_TYPES = frozenset({"charge", "payment"})
 REFUND_TYPES = frozenset({"refund", "payment_refund", "payment_failure_refund"})
 PAYOUT_TYPES = frozenset({"payout", "payout_cancel", "payout_failure"})
 MAX_TX_IDS = 5  # per invoice, for the lists in the report
+PAID_PENALTY = 10**12  # seconds: any unpaid candidate beats any already paid one
 
 
 @dataclass(slots=True)
@@ -55,7 +56,10 @@ class InvoiceRef:
     refunded: int = 0
     payments: int = 0
     currency_mismatch: bool = False
-    tx_ids: tuple[str, ...] = ()
+    # The first transactions matched to it (for the report's lists). Kept as a
+    # string, then a list only for the few with several: no allocation per row.
+    first_tx: str | None = None
+    more_tx: list[str] | None = None
 
     @property
     def net(self) -> int:
@@ -65,7 +69,19 @@ class InvoiceRef:
         return {"id": self.id, "number": self.number, "amount": self.amount, "currency": self.currency,
                 "customer": self.customer, "received": self.received, "refunded": self.refunded,
                 "outstanding": max(0, self.amount - self.net), "payments": self.payments,
-                "transactions": list(self.tx_ids)}
+                "transactions": self.transactions()}
+
+    def transactions(self) -> list[str]:
+        return ([self.first_tx] if self.first_tx else []) + (self.more_tx or [])
+
+    def note(self, tx_id: str) -> None:
+        """Remember a transaction matched to this invoice (the first MAX_TX_IDS)."""
+        if self.first_tx is None:
+            self.first_tx = tx_id
+        elif self.more_tx is None:
+            self.more_tx = [tx_id]
+        elif len(self.more_tx) < MAX_TX_IDS - 1:
+            self.more_tx.append(tx_id)
 
 
 class BoundedList:
@@ -112,7 +128,8 @@ class Matcher:
         self.customers = customers
         self.invoices: dict[str, InvoiceRef] = {}
         self._by_ref: dict[str, InvoiceRef] = {}
-        self._by_key: dict[tuple[str, str, int], list[InvoiceRef]] = defaultdict(list)
+        # customer -> amount -> invoices (nested, so a lookup allocates no tuple key)
+        self._by_key: dict[str, dict[int, list[InvoiceRef]]] = {}
         by_ref, by_key, all_ = self._by_ref, self._by_key, self.invoices
         for inv in invoices:
             all_[inv.id] = by_ref[inv.id] = inv
@@ -123,7 +140,7 @@ class Matcher:
             if inv.charge_id:
                 by_ref[inv.charge_id] = inv
             if inv.customer:
-                by_key[(inv.customer, inv.currency, inv.amount)].append(inv)
+                by_key.setdefault(inv.customer, {}).setdefault(inv.amount, []).append(inv)
         # Charges matched by amount/date have no id on the invoice: refunds find them here.
         self._charge_invoice: dict[str, InvoiceRef] = {}
         # Refunds seen before their (older) charge; resolved when it comes, or at the end.
@@ -182,7 +199,9 @@ class Matcher:
                        or refs_get(tx["hub_invoice_id"]))
                 matched_by_id = inv is not None
                 if inv is None and tx["customer"]:
-                    inv = self._by_amount_date(key_get((tx["customer"], currency, amount)), tx["created"])
+                    amounts = key_get(tx["customer"])
+                    if amounts is not None:
+                        inv = self._by_amount_date(amounts.get(amount), currency, tx["created"])
                 if inv is None:
                     unmatched.add(_tx_item(tx), amount, currency)
                 elif currency != inv.currency:
@@ -197,8 +216,10 @@ class Matcher:
                             charge_invoice[charge] = inv
                     inv.received += amount
                     inv.payments += 1
-                    if len(inv.tx_ids) < MAX_TX_IDS:
-                        inv.tx_ids += (tx["id"],)
+                    if inv.first_tx is None:
+                        inv.first_tx = tx["id"]
+                    else:
+                        inv.note(tx["id"])
                 if pending and charge and charge in pending:
                     self._settle_refunds(pending.pop(charge), inv)
         finally:
@@ -261,19 +282,20 @@ class Matcher:
         return (refs.get(tx["charge"]) or refs.get(tx["payment_intent"]) or refs.get(tx["invoice"])
                 or refs.get(tx["hub_invoice_id"]))
 
-    def _by_amount_date(self, candidates: list[InvoiceRef] | None, created: int) -> InvoiceRef | None:
-        """Of the invoices with this customer, currency and amount: the unpaid one due
+    def _by_amount_date(self, candidates: list[InvoiceRef] | None, currency: str,
+                        created: int) -> InvoiceRef | None:
+        """Of the invoices with this customer, amount and currency: the unpaid one due
         closest to the payment, within the window; else the closest paid one (a duplicate)."""
         if not candidates:
             return None
         best: InvoiceRef | None = None
-        best_key: tuple[int, int] | None = None
+        best_key = 0
         for inv in candidates:
             distance = abs(inv.due - created)
-            if distance > self.window:
+            if distance > self.window or inv.currency != currency:
                 continue
-            key = (1 if inv.payments else 0, distance)
-            if best_key is None or key < best_key:
+            key = distance + (PAID_PENALTY if inv.payments else 0)  # unpaid ones first
+            if best is None or key < best_key:
                 best, best_key = inv, key
         return best
 
@@ -285,8 +307,7 @@ class Matcher:
     def _apply_refund(self, tx: dict[str, Any], inv: InvoiceRef) -> None:
         if tx["currency"] == inv.currency:
             inv.refunded -= tx["amount"]
-            if len(inv.tx_ids) < MAX_TX_IDS:
-                inv.tx_ids += (tx["id"],)
+            inv.note(tx["id"])
 
     def add_payout(self, payout: dict[str, Any]) -> None:
         """Account for one payout of the period (listed for information and failures)."""

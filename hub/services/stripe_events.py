@@ -1,10 +1,11 @@
-"""Stripe webhooks: the inbox (each event once), routing to tenants, and applying events.
+"""Stripe webhooks: the inbox (each event once), routing to tenants, and the job that applies them.
 
 The endpoint only verifies, stores and queues (`receive`); a worker applies the
 event (`payments.process_event`) through `hub.services.invoice_sync`, which
-re-reads the object from Stripe instead of trusting the payload. Which tenant an event concerns comes from `stripe_links` (connected account,
-else customer), never from the payload alone; the worker checks it again on
-the fresh object.
+re-reads the object from Stripe instead of trusting the payload. Which tenant
+an event concerns comes from `stripe_links` (connected account, else
+customer), never from the payload alone; the worker checks it again on the
+fresh object.
 """
 from __future__ import annotations
 

@@ -29,11 +29,11 @@ def create_invoice(account, **fields) -> dict[str, Any]:
 
 
 def paid_invoice(account, fake, *, amount: int = 12_500, refunded: int = 0,
-                 customer: str | None = None) -> Paid:
+                 customer: str | None = None, at: int | None = None) -> Paid:
     """A hub invoice (linked by Stripe invoice id) and, in the fake, its final Stripe state:
     paid by one payment intent / charge, partly refunded if `refunded`."""
     customer = customer or sd.new_id("cus")
-    now = int(time.time()) - 600
+    now = at or int(time.time()) - 600
     pi_id, ch_id, in_id = sd.new_id("pi"), sd.new_id("ch"), sd.new_id("in")
     fake.put(sd.customer(customer))
     pi = fake.put(sd.payment_intent(pi_id, amount, "eur", customer, now, latest_charge=ch_id))

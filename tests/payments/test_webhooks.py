@@ -115,9 +115,10 @@ def _lifecycle(paid) -> list[bytes]:
 
 def test_events_in_reverse_order_leave_the_same_invoices(app_ctx, client, owner, fake_stripe,
                                                          stripe_config, published):
-    in_order, reversed_ = paid_invoice(owner, fake_stripe), paid_invoice(owner, fake_stripe)
-    refunded_in_order = paid_invoice(owner, fake_stripe, refunded=2_500)
-    refunded_reversed = paid_invoice(owner, fake_stripe, refunded=2_500)
+    at = int(time.time()) - 600  # the same Stripe timestamps for all, so paid_at can be compared
+    in_order, reversed_ = paid_invoice(owner, fake_stripe, at=at), paid_invoice(owner, fake_stripe, at=at)
+    refunded_in_order = paid_invoice(owner, fake_stripe, refunded=2_500, at=at)
+    refunded_reversed = paid_invoice(owner, fake_stripe, refunded=2_500, at=at)
     for paid, backwards in ((in_order, False), (reversed_, True), (refunded_in_order, False),
                             (refunded_reversed, True)):
         bodies = _lifecycle(paid)
