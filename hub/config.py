@@ -136,6 +136,19 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
     # Direct uploads never completed (and partial objects) are removed after this.
     "FILE_PENDING_TTL_HOURS": (_int, 24),
+    # Stripe payments (issue 5). Without STRIPE_API_KEY the payment endpoints answer 503.
+    "STRIPE_API_KEY": (str, None),
+    "STRIPE_WEBHOOK_SECRET": (str, None),
+    "STRIPE_API_BASE": (str, "https://api.stripe.com"),
+    "STRIPE_MAX_NETWORK_RETRIES": (_int, 2),
+    "STRIPE_TIMEOUT_SECONDS": (_float, 30.0),
+    "STRIPE_WEBHOOK_MAX_BYTES": (_int, 512 * 1024),
+    "STRIPE_WEBHOOK_RATE_LIMIT": (str, "3000 per minute"),
+    "STRIPE_MATCH_WINDOW_DAYS": (_int, 3),
+    "STRIPE_RECONCILE_LOOKBACK_DAYS": (_int, 90),
+    "STRIPE_REPORT_LIST_LIMIT": (_int, 100),
+    "STRIPE_NIGHTLY_RECONCILE_ENABLED": (_bool, True),
+    "STRIPE_NIGHTLY_CHECK_SECONDS": (_int, 3600),
 }
 
 

@@ -19,7 +19,8 @@ from typing import Any, Callable, Protocol
 import jsonschema
 
 JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email", "hub.services.webhook_delivery",
-                    "hub.services.file_processing")
+                    "hub.services.file_processing", "hub.services.stripe_events",
+                    "hub.services.reconciliation")
 
 
 class JobError(Exception):

@@ -4,6 +4,7 @@ from hub.models.base import utcnow
 from hub.models.email import EmailDailyUsage
 from hub.models.file import FILE_STATUSES, File
 from hub.models.job import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, IdempotencyRecord, Job, JobEvent
+from hub.models.payment import Invoice, Reconciliation, StripeEvent, StripeLink  # noqa: F401, I001
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
 from hub.models.user import ADMIN_ROLES, ROLES, ApiKey, User

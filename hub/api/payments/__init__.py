@@ -1,0 +1,1 @@
+"""Payments (Stripe): invoices, reconciliations, Stripe links and the webhook endpoint."""

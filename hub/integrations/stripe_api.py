@@ -1,0 +1,297 @@
+"""Stripe, through the official `stripe` library: plain values in, plain values out.
+
+Every call builds (or reuses) a `stripe.StripeClient` for the given settings,
+so the API key and base address are per client, never module globals shared
+with anything else in the process. `STRIPE_API_BASE` points the library at
+another server (tests, staging). Library errors are translated into the few
+kinds the hub acts on: `StripeAuthError` (bad key: do not retry),
+`StripeTemporaryError` (rate limit, 5xx, network: retry later, with the
+server's `Retry-After` when it sent one), `StripeRequestError` (anything else
+the server refused: do not retry).
+
+Imports nothing from models, services or the API (see docs/DEVELOPING.md).
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+WEBHOOK_TOLERANCE = 300  # seconds; Stripe's own default
+PAGE_SIZE = 100          # the largest page Stripe serves
+
+# Objects the hub re-reads when an event arrives: event object type -> client service name.
+RETRIEVABLE = {
+    "charge": "charges",
+    "payment_intent": "payment_intents",
+    "invoice": "invoices",
+    "payout": "payouts",
+    "refund": "refunds",
+    "customer": "customers",
+}
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str
+    api_base: str = DEFAULT_API_BASE
+    max_network_retries: int = 2
+    timeout: float = 30.0
+
+
+class StripeError(Exception):
+    """Something went wrong talking to Stripe; `message` is safe to show."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class StripeAuthError(StripeError):
+    """The API key was refused (401/403): retrying will not help."""
+
+
+class StripeTemporaryError(StripeError):
+    """Rate limited, a 5xx or a network failure that outlasted the library's own retries."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class StripeRequestError(StripeError):
+    """Stripe refused the request itself (e.g. 404 for an unknown object)."""
+
+
+class SignatureError(Exception):
+    """A webhook's `Stripe-Signature` is missing, wrong or too old, or its body is not JSON."""
+
+
+# --- clients ------------------------------------------------------------------
+
+_clients: dict[StripeSettings, stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client(settings: StripeSettings) -> stripe.StripeClient:
+    """A StripeClient for these settings (cached: it holds a keep-alive HTTP session)."""
+    with _clients_lock:
+        found = _clients.get(settings)
+        if found is None:
+            found = stripe.StripeClient(
+                settings.api_key,
+                base_addresses={"api": settings.api_base.rstrip("/")},
+                max_network_retries=settings.max_network_retries,
+                http_client=stripe.RequestsClient(timeout=settings.timeout),
+            )
+            _clients[settings] = found
+        return found
+
+
+def _options(account: str | None) -> dict[str, Any] | None:
+    return {"stripe_account": account} if account else None
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def translate(exc: stripe.StripeError) -> StripeError:
+    """Map a library error to the hub's kinds. The message never carries the key."""
+    status = exc.http_status
+    code = getattr(exc, "code", None)
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)) or status in (401, 403):
+        return StripeAuthError("Stripe refused the API key (check STRIPE_API_KEY).",
+                               status=status, code=code or "authentication_error")
+    if isinstance(exc, stripe.RateLimitError) or status == 429:
+        return StripeTemporaryError("Stripe rate limit reached.", status=status, code=code or "rate_limit",
+                                    retry_after=_retry_after(exc.headers))
+    if isinstance(exc, stripe.APIConnectionError):
+        return StripeTemporaryError("Could not reach Stripe.", code="connection_error")
+    if status is None or status >= 500 or status == 409:
+        return StripeTemporaryError(f"Stripe answered {status or 'with an error'}.", status=status,
+                                    code=code or "api_error", retry_after=_retry_after(exc.headers))
+    return StripeRequestError(exc.user_message or f"Stripe refused the request ({status}).",
+                              status=status, code=code)
+
+
+# --- webhooks -------------------------------------------------------------------
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str,
+                   tolerance: int = WEBHOOK_TOLERANCE) -> dict[str, Any]:
+    """Check `Stripe-Signature` over the raw body and return the event as a dict.
+
+    Raises SignatureError for a missing, malformed, wrong or stale signature and
+    for a body that is not a JSON event.
+    """
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+    except stripe.SignatureVerificationError as exc:
+        raise SignatureError(str(exc).split(". ")[0]) from None
+    except UnicodeDecodeError:
+        raise SignatureError("The body is not UTF-8.") from None
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise SignatureError("The body is not JSON.") from None
+    if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
+        raise SignatureError("The body is not a Stripe event.")
+    return event
+
+
+# --- reading objects ------------------------------------------------------------------
+
+def retrieve(settings: StripeSettings, object_type: str, object_id: str, *,
+             account: str | None = None, expand: list[str] | None = None) -> dict[str, Any]:
+    """The current state of one object (charge, payment_intent, invoice, payout, refund, customer)."""
+    service_name = RETRIEVABLE.get(object_type)
+    if service_name is None:
+        raise StripeRequestError(f"The hub does not read {object_type} objects.")
+    service = getattr(client(settings).v1, service_name)
+    params = {"expand": expand} if expand else None
+    try:
+        return service.retrieve(object_id, params=params, options=_options(account)).to_dict()
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+
+
+def _plain(value: Any) -> Any:
+    """A library object as a dict, one level deep (cheap: no recursion)."""
+    return value.to_dict(recursive=False) if isinstance(value, stripe.StripeObject) else value
+
+
+def _id(value: Any) -> str | None:
+    """An id whether the field is expanded or not."""
+    if value is None or isinstance(value, str):
+        return value
+    return _plain(value).get("id")
+
+
+def flatten_balance_transaction(bt: Any) -> dict[str, Any]:
+    """The fields reconciliation needs, from a balance transaction with `source` expanded."""
+    bt = _plain(bt)
+    source = _plain(bt.get("source"))
+    out = {
+        "id": bt["id"], "type": bt.get("type"), "amount": bt.get("amount") or 0,
+        "fee": bt.get("fee") or 0, "net": bt.get("net") or 0, "currency": bt.get("currency"),
+        "created": bt.get("created") or 0, "status": bt.get("status"),
+        "reporting_category": bt.get("reporting_category"),
+        "source": _id(source), "charge": None, "payment_intent": None, "invoice": None,
+        "customer": None, "hub_invoice_id": None,
+    }
+    if source is not None and not isinstance(source, str):
+        kind = source.get("object")
+        out["payment_intent"] = _id(source.get("payment_intent"))
+        out["customer"] = _id(source.get("customer"))
+        out["invoice"] = _id(source.get("invoice"))  # older API versions still carry it
+        metadata = _plain(source.get("metadata")) or {}
+        out["hub_invoice_id"] = metadata.get("hub_invoice_id")
+        out["charge"] = source.get("id") if kind == "charge" else _id(source.get("charge"))
+    elif isinstance(source, str) and source.startswith(("ch_", "py_")):
+        out["charge"] = source
+    return out
+
+
+def iter_balance_transactions(settings: StripeSettings, created_from: int, created_to: int, *,
+                              account: str | None = None, payout: str | None = None,
+                              on_page: Callable[[int, int], None] | None = None,
+                              page_size: int = PAGE_SIZE,
+                              as_objects: bool = False) -> Iterator[dict[str, Any]]:
+    """Balance transactions created in [created_from, created_to), newest first, flattened.
+
+    One page is held at a time. `on_page(rows_so_far, created_of_last_row)` is
+    called after each page. With `payout`, only the transactions that payout
+    settled (Stripe ignores `created` then, so it is not sent).
+
+    By default pages are fetched through the client's `raw_request` and read as
+    plain JSON: the library's auto-pagination (`as_objects=True`) builds a
+    StripeObject for every nested dict, about 2 ms per transaction with its
+    charge expanded, which alone would take minutes for a busy month
+    (bench/reconcile.py measures both). Same client, key, base address, API
+    version, retries and error types either way.
+    """
+    params: dict[str, Any] = {"limit": page_size, "expand": ["data.source"]}
+    if payout:
+        params["payout"] = payout
+    else:
+        params["created"] = {"gte": int(created_from), "lt": int(created_to)}
+    if as_objects:
+        yield from _paged(client(settings).v1.balance_transactions, params, account,
+                          flatten_balance_transaction, on_page, page_size)
+    else:
+        yield from _paged_raw(settings, "/v1/balance_transactions", params, account,
+                              flatten_balance_transaction, on_page)
+
+
+def _paged_raw(settings: StripeSettings, path: str, params: dict[str, Any], account: str | None,
+               flatten: Callable[[Any], dict[str, Any]],
+               on_page: Callable[[int, int], None] | None) -> Iterator[dict[str, Any]]:
+    """Stripe's list pagination (`has_more` + `starting_after`) over plain JSON pages."""
+    stripe_client = client(settings)
+    rows, after = 0, None
+    while True:
+        query = dict(params)
+        if after:
+            query["starting_after"] = after
+        if account:
+            query["stripe_account"] = account
+        try:
+            page = stripe_client.raw_request("get", path, **query).data
+        except stripe.StripeError as exc:
+            raise translate(exc) from None
+        data = page.get("data") or []
+        last = None
+        for item in data:
+            last = flatten(item)
+            rows += 1
+            yield last
+        if on_page is not None and data:
+            on_page(rows, last.get("created") or 0)
+        if not page.get("has_more") or not data:
+            return
+        after = data[-1]["id"]
+
+
+def flatten_payout(po: Any) -> dict[str, Any]:
+    po = _plain(po)
+    return {"id": po["id"], "amount": po.get("amount") or 0, "currency": po.get("currency"),
+            "status": po.get("status"), "created": po.get("created") or 0,
+            "arrival_date": po.get("arrival_date"), "failure_code": po.get("failure_code"),
+            "reconciliation_status": po.get("reconciliation_status")}
+
+
+def iter_payouts(settings: StripeSettings, created_from: int, created_to: int, *,
+                 account: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+    """Payouts created in [created_from, created_to), newest first, flattened."""
+    params = {"limit": page_size, "created": {"gte": int(created_from), "lt": int(created_to)}}
+    yield from _paged(client(settings).v1.payouts, params, account, flatten_payout, None, page_size)
+
+
+def _paged(service: Any, params: dict[str, Any], account: str | None,
+           flatten: Callable[[Any], dict[str, Any]], on_page: Callable[[int, int], None] | None,
+           page_size: int) -> Iterator[dict[str, Any]]:
+    rows = 0
+    try:
+        first = service.list(params=params, options=_options(account))
+        for item in first.auto_paging_iter():
+            row = flatten(item)
+            rows += 1
+            yield row
+            if on_page is not None and rows % page_size == 0:
+                on_page(rows, row.get("created") or 0)
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+    if on_page is not None and rows % page_size:
+        on_page(rows, 0)

@@ -1,0 +1,45 @@
+"""The Stripe settings as the adapter takes them, and what "not configured" means where."""
+from __future__ import annotations
+
+from flask import current_app
+
+from hub.errors import ServiceUnavailable
+from hub.integrations.stripe_api import StripeAuthError, StripeError, StripeSettings, StripeTemporaryError
+from hub.jobtypes import JobError, PermanentError, RetryableError
+
+NOT_CONFIGURED = "Stripe is not configured on this hub (STRIPE_API_KEY is not set)."
+
+
+def current() -> StripeSettings | None:
+    """The settings from the app config, or None without STRIPE_API_KEY."""
+    cfg = current_app.config
+    if not cfg.get("STRIPE_API_KEY"):
+        return None
+    return StripeSettings(api_key=cfg["STRIPE_API_KEY"], api_base=cfg["STRIPE_API_BASE"],
+                          max_network_retries=int(cfg["STRIPE_MAX_NETWORK_RETRIES"]),
+                          timeout=float(cfg["STRIPE_TIMEOUT_SECONDS"]))
+
+
+def require_for_api() -> StripeSettings:
+    """The settings, or a 503 envelope that says Stripe is not configured."""
+    found = current()
+    if found is None:
+        raise ServiceUnavailable(NOT_CONFIGURED, details={"setting": "STRIPE_API_KEY"})
+    return found
+
+
+def require_for_job() -> StripeSettings:
+    """The settings, or a permanent job failure (retrying cannot configure Stripe)."""
+    found = current()
+    if found is None:
+        raise PermanentError(NOT_CONFIGURED, code="STRIPE_NOT_CONFIGURED")
+    return found
+
+
+def job_error(exc: StripeError) -> JobError:
+    """What a Stripe failure means for the job: retry later, or fail now with a clear error."""
+    if isinstance(exc, StripeTemporaryError):
+        return RetryableError(exc.message, code="STRIPE_UNAVAILABLE", retry_after=exc.retry_after)
+    if isinstance(exc, StripeAuthError):
+        return PermanentError(exc.message, code="STRIPE_AUTH_FAILED")
+    return PermanentError(exc.message, code="STRIPE_REQUEST_FAILED")
