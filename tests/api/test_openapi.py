@@ -54,3 +54,15 @@ def test_swagger_ui_is_served(client):
     resp = client.get("/docs")
     assert resp.status_code == 200
     assert "swagger" in resp.get_data(as_text=True).lower()
+
+
+def test_every_reference_in_the_document_resolves(client):
+    import json
+    import re
+
+    spec = client.get("/openapi.json").get_json()
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', json.dumps(spec))):
+        node = spec
+        for part in ref.split("/"):
+            assert part in node, f"unresolved $ref #/{ref}"
+            node = node[part]

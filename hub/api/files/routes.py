@@ -59,8 +59,8 @@ class Files(MethodView):
     @idempotent_upload(_allow_upload_body)
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(201, FileSchema)
-    @blp.alt_response(413, response="PAYLOAD_TOO_LARGE", description="Over MAX_UPLOAD_BYTES.")
-    @blp.alt_response(422, response="VALIDATION_ERROR",
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE", description="Over MAX_UPLOAD_BYTES.")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY",
                       description="No file part, an empty file, a file name that is a path.")
     def post(self):
         """Upload a file (multipart field `file`); it is streamed to storage and processed.
@@ -142,7 +142,7 @@ class FileComplete(MethodView):
     @blp.response(202, FileSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT", description="Not uploaded yet, or completed already.")
-    @blp.alt_response(422, response="VALIDATION_ERROR", description="The size differs from /presign's.")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="The size differs from /presign's.")
     def post(self, file_id: uuid.UUID):
         """After a direct upload: check the object and start processing."""
         p = current_principal()

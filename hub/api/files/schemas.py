@@ -67,7 +67,11 @@ class UploadFormSchema(ma.Schema):
 
 class PresignSchema(ma.Schema):
     filename = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
-    content_type = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=255))
+    content_type = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=3, max=255),
+        metadata={"pattern": r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/"
+                             r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(;.*)?$",
+                  "description": "A media type, `type/subtype`; parameters are ignored."})
     size = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1),
                              metadata={"description": "Exact size in bytes; the upload must match."})
     csv_schema = ma.fields.Nested(CsvSchemaSchema, load_default=None, allow_none=True)

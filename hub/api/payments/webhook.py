@@ -29,7 +29,7 @@ class StripeWebhook(MethodView):
                           "description": "t=<unix time>,v1=<hex HMAC-SHA256 of \"{t}.{body}\">"}])
     @blp.response(200, WebhookAckSchema)
     @blp.alt_response(400, response="BAD_REQUEST", description="Missing, wrong or stale signature.")
-    @blp.alt_response(413, response="PAYLOAD_TOO_LARGE")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE", description="Stripe is not configured.")
     def post(self):
         """Receive a Stripe event: verified, stored once, processed by a worker."""
