@@ -9,6 +9,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -187,3 +188,17 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, hub_user, worker, 
     first, again = receiver.requests
     assert again["headers"]["webhook-id"] == first["headers"]["webhook-id"]
     assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
+
+
+def test_members_get_files_but_no_webhook_screen(page, hub_user, hub_url):
+    owner = hub_user()
+    member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
+    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
+        "email": member.email, "name": "Morgan Member", "password": member.password})
+    assert resp.status_code == 201, resp.text
+    log_in(page, member)
+    nav = page.locator("#nav-links")
+    expect(nav.get_by_role("link", name="Files", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)
+    page.goto("/console#/webhooks")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
