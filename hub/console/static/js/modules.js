@@ -1,5 +1,5 @@
 // The console's screens, one module per area. To add an integration's
-// screen (files, reconciliations, connections, webhook endpoints), write
+// screen (reconciliations, connections, ...), write
 // screens/<area>.js (or screens/<area>/index.js) exporting a module like
 // screens/jobs/index.js, and list it here. See docs/DEVELOPING.md, "Console".
 //

@@ -179,6 +179,12 @@ export async function renderFiles(main, _params, ctx) {
 
   async function showThumbnail(row) {
     row.thumbnail = true;
+    if (row.file.storage_backend !== "local") {
+      // S3 answers with a redirect to the bucket, which the console's CSP
+      // (connect-src 'self') does not let fetch() follow.
+      replaceChildren(row.cells.preview, h("span", { class: "muted", text: "Preview not shown for S3 storage." }));
+      return;
+    }
     try {
       const url = URL.createObjectURL(await fetchBlob(`/files/${encodeURIComponent(row.file.id)}/thumbnail`));
       blobUrls.add(url);
