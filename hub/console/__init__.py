@@ -7,7 +7,8 @@ API does not say is where Flower is, which `GET /console/config` tells staff.
 
 Every response of this blueprint carries a strict Content-Security-Policy:
 scripts, styles, images and connections from this origin only (plus the
-WebSocket to this origin), no inline code, no framing.
+WebSocket to this origin, and blob: images: file thumbnails are fetched with
+the token and shown from a blob: URL), no inline code, no framing.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def content_security_policy() -> str:
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",  # blob: thumbnails fetched with the token
         "font-src 'self'",
         f"connect-src {' '.join(connect)}",
         "base-uri 'none'",

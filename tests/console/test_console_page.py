@@ -109,3 +109,16 @@ def test_config_tells_flower_url_to_staff_only(app, client, register):
 def test_flower_url_must_be_a_web_address(base_config, url):
     with pytest.raises(ConfigError, match="FLOWER_URL"):
         create_app({**base_config, "FLOWER_URL": url})
+
+
+def test_thumbnails_may_come_from_blob_urls_only_besides_this_origin(client):
+    csp = csp_directives(client.get("/console").headers["Content-Security-Policy"])
+    assert csp["img-src"] == ["'self'", "data:", "blob:"]
+
+
+def test_webhook_screen_offers_exactly_the_hubs_event_types():
+    from hub.events import EVENT_TYPES
+
+    source = (STATIC_DIR / "js" / "screens" / "webhooks" / "widgets.js").read_text()
+    listed = re.search(r"EVENT_TYPES = \[([^\]]*)\]", source).group(1)
+    assert tuple(re.findall(r'"([^"]+)"', listed)) == EVENT_TYPES

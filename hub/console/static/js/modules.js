@@ -1,5 +1,5 @@
 // The console's screens, one module per area. To add an integration's
-// screen (files, reconciliations, connections, webhook endpoints), write
+// screen (reconciliations, connections, ...), write
 // screens/<area>.js (or screens/<area>/index.js) exporting a module like
 // screens/jobs/index.js, and list it here. See docs/DEVELOPING.md, "Console".
 //
@@ -7,6 +7,8 @@
 // render}], visible?(ctx)}. render(main, params, ctx) fills <main> and may
 // return a cleanup function; ctx has user, tenant, config, notify(message).
 import flower from "./screens/flower.js";
+import files from "./screens/files/index.js";
 import jobs from "./screens/jobs/index.js";
+import webhooks from "./screens/webhooks/index.js";
 
-export default [jobs, flower];
+export default [jobs, files, webhooks, flower];

@@ -1,0 +1,204 @@
+"""The files and webhook-endpoint screens in a real browser (Debian's Chromium via
+Playwright) against a real hub under gunicorn and a real Celery worker: the upload's
+bytes go over HTTP, the worker processes the file, progress arrives over Socket.IO,
+and webhook deliveries reach a real HTTP receiver on loopback."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.console.test_console_browser import log_in
+from tests.processes import wait_until
+
+pytestmark = pytest.mark.e2e
+
+FILES_POST = re.compile(r"/api/v1/files$")
+ENDPOINTS_POST = re.compile(r"/api/v1/webhook-endpoints$")
+
+
+def png_bytes(width: int = 64, height: int = 40) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload(page, name: str, data: bytes, mime: str):
+    page.get_by_label("File to upload").set_input_files({"name": name, "mimeType": mime, "buffer": data})
+    with page.expect_response(lambda r: r.request.method == "POST" and FILES_POST.search(r.url)) as info:
+        page.get_by_role("button", name="Upload", exact=True).click()
+    return info.value
+
+
+def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, hub_user, worker, hub_url,
+                                                               screenshot_dir):
+    user = hub_user()
+    log_in(page, user)
+    page.get_by_role("link", name="Files", exact=True).click()
+    expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()
+    expect(page.get_by_text("No files yet.")).to_be_visible()
+
+    # An empty file: the hub refuses it and the form shows the envelope's message.
+    refused = upload(page, "empty.png", b"", "image/png")
+    assert refused.status == 422
+    expect(page.get_by_role("alert")).to_contain_text(refused.json()["message"])
+
+    data = png_bytes()
+    answer = upload(page, "red square.png", data, "image/png")
+    assert answer.status == 201, answer.text()
+    file = answer.json()["data"]
+    assert file["job_id"]
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute("value", "100")
+    expect(page.locator(".upload-box .progress-text")).to_have_text("100 %")
+    expect(page.get_by_role("alert")).to_be_hidden()
+
+    row = page.locator(f'tr[data-file-id="{file["id"]}"]')
+    expect(row.locator(".file-status")).to_have_text("processed", timeout=60_000)
+    thumb = row.get_by_role("img", name="Thumbnail of red square.png")
+    expect(thumb).to_be_visible()
+    assert thumb.get_attribute("src").startswith("blob:")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    # Processing progress came over the socket: the job reached 100 % and succeeded.
+    assert user.job(file["job_id"])["status"] == "succeeded"
+
+    # Download: the bytes come back as they went up.
+    with page.expect_download() as download:
+        row.get_by_role("button", name="Download red square.png").click()
+    assert download.value.suggested_filename == "red square.png"
+    assert open(download.value.path(), "rb").read() == data
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "files-360px.png"), full_page=True)
+
+    # Delete (after the confirm dialog): the row goes, and so does the file.
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete red square.png").click()
+    expect(page.locator("#notice")).to_have_text("File deleted.")
+    expect(row).to_have_count(0)
+    gone = requests.get(f"{hub_url}/api/v1/files/{file['id']}", headers=user.headers, timeout=10)
+    assert gone.status_code == 404
+
+
+class Receiver:
+    """An HTTP server on loopback that records the webhook POSTs it gets."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
+                                 "body": json.loads(body)})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def test_webhook_endpoint_secret_once_toggle_and_replay(page, hub_user, worker, hub_url, receiver,
+                                                         screenshot_dir):
+    user = hub_user()
+    log_in(page, user)
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_role("heading", name="Webhook endpoints")).to_be_visible()
+
+    # No event chosen: the hub's envelope message on top, its field error beside the events.
+    page.get_by_label("URL").fill(receiver.url)
+    with page.expect_response(lambda r: r.request.method == "POST" and ENDPOINTS_POST.search(r.url)) as info:
+        page.get_by_role("button", name="Create endpoint").click()
+    assert info.value.status == 422
+    expect(page.get_by_role("alert")).to_contain_text(info.value.json()["message"])
+    expect(page.locator('fieldset[data-field="events"] > .field-error')).to_be_visible()
+
+    # By keyboard: tick job.succeeded with the space bar, submit with Enter.
+    page.get_by_label("job.succeeded").focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Description").fill("Orders system")
+    with page.expect_response(lambda r: r.request.method == "POST" and ENDPOINTS_POST.search(r.url)) as info:
+        page.get_by_label("Description").press("Enter")
+    assert info.value.status == 201, info.value.text()
+    created = info.value.json()["data"]
+    secret = created["secret"]
+    assert secret.startswith("whsec_")
+    expect(page.locator(".secret-value")).to_have_text(secret)
+    expect(page.get_by_role("region", name="Signing secret")).to_be_focused()
+    row = page.locator(f'tr[data-endpoint-id="{created["id"]}"]')
+    expect(row.locator(".endpoint-state")).to_have_text("enabled")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "webhooks-secret-360px.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Once: dismissed, and gone for good after a reload.
+    page.get_by_role("button", name="I have copied it").click()
+    expect(page.locator(".secret-value")).to_have_count(0)
+    page.reload()
+    expect(row).to_be_visible()
+    assert secret not in page.content()
+
+    row.get_by_role("button", name="Disable Orders system").click()
+    expect(row.locator(".endpoint-state")).to_have_text("disabled")
+    expect(row.get_by_role("button", name="Enable Orders system")).to_be_focused()
+    row.get_by_role("button", name="Enable Orders system").click()
+    expect(row.locator(".endpoint-state")).to_have_text("enabled")
+
+    # A job succeeds → one delivery; the log shows it, and Replay sends it again.
+    job = requests.post(f"{hub_url}/api/v1/jobs", headers=user.headers, timeout=10,
+                        json={"type": "demo.sleep", "payload": {"seconds": 0}})
+    assert job.status_code == 202, job.text
+    wait_until(lambda: len(receiver.requests) == 1, 60, "the webhook delivery")
+    row.get_by_role("link", name="Deliveries of Orders system").click()
+    delivery = page.locator("tr[data-delivery-id]")
+    expect(delivery.locator(".delivery-status")).to_have_text("delivered")
+    expect(delivery).to_contain_text("HTTP 204")
+    delivery.get_by_role("button", name=re.compile("^Replay job.succeeded")).click()
+    expect(page.locator("#notice")).to_have_text("Delivery queued again.")
+    wait_until(lambda: len(receiver.requests) == 2, 60, "the replayed delivery")
+    first, again = receiver.requests
+    assert again["headers"]["webhook-id"] == first["headers"]["webhook-id"]
+    assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
+
+
+def test_members_get_files_but_no_webhook_screen(page, hub_user, hub_url):
+    owner = hub_user()
+    member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
+    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
+        "email": member.email, "name": "Morgan Member", "password": member.password})
+    assert resp.status_code == 201, resp.text
+    log_in(page, member)
+    nav = page.locator("#nav-links")
+    expect(nav.get_by_role("link", name="Files", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)
+    page.goto("/console#/webhooks")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
