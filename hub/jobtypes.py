@@ -18,7 +18,8 @@ from typing import Any, Callable, Protocol
 
 import jsonschema
 
-JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email", "hub.services.webhook_delivery")
+JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email", "hub.services.webhook_delivery",
+                    "hub.services.sync")
 
 
 class JobError(Exception):

@@ -8,7 +8,7 @@ from hub import create_app
 from workers import periodic, signals
 from workers.base import HubTask
 
-TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks")
+TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.sync")
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

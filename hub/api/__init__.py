@@ -21,6 +21,8 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.api_keys.routes import blp as api_keys_blp
     from hub.api.audit.routes import blp as audit_blp
     from hub.api.auth.routes import blp as auth_blp
+    from hub.api.connections.routes import connections_blp, connectors_blp
+    from hub.api.demo_source import routes as demo_source
     from hub.api.emails.routes import blp as emails_blp
     from hub.api.health.routes import blp as health_blp
     from hub.api.jobs.routes import blp as jobs_blp
@@ -35,4 +37,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(emails_blp, url_prefix=API_PREFIX + emails_blp.url_prefix)
     api.register_blueprint(health_blp)
+    for blp in (connectors_blp, connections_blp):
+        api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
+    demo_source.register(app)
     document_job_types(api.spec)

@@ -15,3 +15,6 @@ __all__ = [
     "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
 __all__ += ["EmailDailyUsage"]
+from hub.models.connection import CONNECTION_STATUSES, Connection, SyncRecord  # noqa: E402
+
+__all__ += ["CONNECTION_STATUSES", "Connection", "SyncRecord"]
