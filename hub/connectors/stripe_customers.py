@@ -80,16 +80,11 @@ class StripeCustomersConnector(Connector):
         except stripe.StripeError as exc:
             raise ConnectorError(f"Stripe: {exc.user_message or type(exc).__name__}") from None
         customers = list(listing.data)
-        records = [Record(c.id, {f: _plain(c.get(f)) for f in FIELDS}) for c in customers]
+        records = []
+        for customer in customers:
+            plain = customer.to_dict()  # StripeObjects are not dicts in stripe 16; store plain JSON
+            records.append(Record(customer.id, {f: plain.get(f) for f in FIELDS}))
         if listing.has_more and customers:
             return Page(records, {"starting_after": customers[-1].id})
         return Page(records, None, done=True)
 
-
-def _plain(value: Any) -> Any:
-    """StripeObjects are dicts; store plain JSON."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
