@@ -1,10 +1,13 @@
 """Storing synced records: batched upserts keyed by (connection, external id), with counts.
 
 Per batch: one SELECT of the stored content hashes (to count created, updated
-and unchanged exactly), then one multi-row `INSERT ... ON CONFLICT DO UPDATE`
-(PostgreSQL, and SQLite for `make run`). Unchanged rows are written too, to
-stamp `seen_run`, which lets a full pass find the records the source dropped.
-Other databases fall back to a row-at-a-time update-or-insert.
+and unchanged exactly), then the writes. On PostgreSQL that is one
+`INSERT ... SELECT FROM jsonb_to_recordset(:rows) ON CONFLICT DO UPDATE` for the
+new and changed rows (the whole batch as one parameter: one round trip) and one
+`UPDATE ... WHERE external_id = ANY(:ids)` stamping `seen_run` on the unchanged
+ones, which lets a full pass find the records the source dropped. SQLite (`make
+run`) runs the same ON CONFLICT upsert per row; other databases fall back to
+update-or-insert.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import String, any_, bindparam, case, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.connectors.base import Record
@@ -48,8 +51,8 @@ def upsert_records(tenant_id: uuid.UUID, connection_id: uuid.UUID, run_number: i
         ids = [r.external_id for r in batch]
         stored = {row.external_id: (row.content_hash, row.deleted_at) for row in db.session.execute(
             select(SyncRecord.external_id, SyncRecord.content_hash, SyncRecord.deleted_at)
-            .where(SyncRecord.connection_id == connection_id, SyncRecord.external_id.in_(ids)))}
-        rows = []
+            .where(SyncRecord.connection_id == connection_id, _among(ids)))}
+        rows, unchanged = [], []
         for record in batch:
             digest = content_hash(record.data)
             before = stored.get(record.external_id)
@@ -59,27 +62,73 @@ def upsert_records(tenant_id: uuid.UUID, connection_id: uuid.UUID, run_number: i
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
+                unchanged.append(record.external_id)
+                continue
             rows.append({"tenant_id": tenant_id, "connection_id": connection_id,
                          "external_id": record.external_id, "data": dict(record.data),
                          "content_hash": digest, "seen_run": run_number, "created_at": now,
                          "updated_at": now, "deleted_at": None})
-        _write(rows)
+        if rows:
+            _write(rows)
+        if unchanged:
+            db.session.execute(update(TABLE).where(TABLE.c.connection_id == connection_id,
+                                                   _among(unchanged))
+                               .values(seen_run=run_number))
     return counts
+
+
+def _among(ids: list[str]) -> Any:
+    """`external_id IN ids`: on PostgreSQL as `= ANY(array)`, one parameter instead of hundreds."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return TABLE.c.external_id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))
+    return TABLE.c.external_id.in_(ids)
+
+
+_PG_UPSERT = text("""
+    INSERT INTO sync_records (tenant_id, connection_id, external_id, data, content_hash, seen_run,
+                              created_at, updated_at)
+    SELECT :tenant_id, :connection_id, r.external_id, r.data::json, r.content_hash, :seen_run,
+           :now, :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(external_id text, data jsonb, content_hash text)
+    ON CONFLICT (connection_id, external_id) DO UPDATE SET
+        data = excluded.data, content_hash = excluded.content_hash, seen_run = excluded.seen_run,
+        deleted_at = NULL, updated_at = excluded.updated_at
+""")
 
 
 def _write(rows: list[dict[str, Any]]) -> None:
     dialect = db.session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
+    if dialect == "postgresql":
+        first = rows[0]
+        payload = json.dumps([{"external_id": r["external_id"], "data": r["data"],
+                               "content_hash": r["content_hash"]} for r in rows],
+                             separators=(",", ":"), default=str)
+        db.session.execute(_PG_UPSERT, {"tenant_id": first["tenant_id"],
+                                        "connection_id": first["connection_id"],
+                                        "seen_run": first["seen_run"], "now": first["updated_at"],
+                                        "rows": payload})
+        return
+    if dialect != "sqlite":
         _write_portably(rows)
         return
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TABLE).values(rows)
-    new = insert.excluded
-    changed = (TABLE.c.content_hash != new.content_hash) | TABLE.c.deleted_at.is_not(None)
-    db.session.execute(insert.on_conflict_do_update(
-        index_elements=[TABLE.c.connection_id, TABLE.c.external_id],
-        set_={"data": new.data, "content_hash": new.content_hash, "seen_run": new.seen_run,
-              "deleted_at": None,
-              "updated_at": case((changed, new.updated_at), else_=TABLE.c.updated_at)}))
+    # A list of parameter sets: SQLAlchemy compiles the statement once and caches it.
+    db.session.execute(_upsert_statement(dialect), rows)
+
+
+_statements: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    if dialect not in _statements:
+        insert = sqlite.insert(TABLE)
+        new = insert.excluded
+        changed = (TABLE.c.content_hash != new.content_hash) | TABLE.c.deleted_at.is_not(None)
+        _statements[dialect] = insert.on_conflict_do_update(
+            index_elements=[TABLE.c.connection_id, TABLE.c.external_id],
+            set_={"data": new.data, "content_hash": new.content_hash, "seen_run": new.seen_run,
+                  "deleted_at": None,
+                  "updated_at": case((changed, new.updated_at), else_=TABLE.c.updated_at)})
+    return _statements[dialect]
 
 
 def _write_portably(rows: list[dict[str, Any]]) -> None:
