@@ -32,6 +32,7 @@ class RestConnector(Connector):
         "required": ["url"],
         "properties": {
             "url": {"type": "string", "format": "uri", "maxLength": 2048,
+                    "pattern": "^https?://[^/@\\s]+([/?#]\\S*)?$",
                     "description": "The list endpoint (http or https)."},
             "items_path": {**_PATH, "default": "items"},
             "id_field": {**_PATH, "default": "id", "minLength": 1,

@@ -49,6 +49,7 @@ class StripeCustomersConnector(Connector):
         "additionalProperties": False,
         "properties": {
             "api_base": {"type": "string", "format": "uri", "maxLength": 2048,
+                    "pattern": "^https?://[^/@\\s]+([/?#]\\S*)?$",
                          "default": DEFAULT_API_BASE,
                          "description": "Stripe's API base URL; another for a test server."},
             "page_size": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},

@@ -54,8 +54,11 @@ def _check_urls(cls: type[Connector], config: dict[str, Any]) -> dict[str, list[
         if isinstance(prop, dict) and prop.get("format") == "uri" and isinstance(config.get(key), str):
             try:
                 outbound.check_url(config[key], allow_private=allow_private(current_app.config))
-            except (outbound.OutboundRefused, outbound.OutboundError) as exc:
+            except outbound.OutboundRefused as exc:
                 errors[key] = [str(exc)]
+            except outbound.OutboundError:
+                # Not resolvable now is no risk; each request is checked again when it is sent.
+                pass
     return errors
 
 

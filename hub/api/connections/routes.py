@@ -131,3 +131,28 @@ class ConnectionRecords(MethodView):
                                             args["include_deleted"])
         set_pagination(args["page"], args["per_page"], total)
         return items
+
+
+def document_connectors(spec) -> None:
+    """Spell out in the OpenAPI document which config and credentials each connector takes.
+
+    Like `document_job_types`: each installed connector's schemas become one
+    branch of a `oneOf` on the create body, so clients and generated tests see
+    the real contract. A PATCH changes at least one field.
+    """
+    create = spec.components.schemas.get("ConnectionCreate")
+    if create is not None:
+        create["oneOf"] = [
+            {"properties": {"connector": {"const": name}, "config": cls.config_schema,
+                            "credentials": cls.credentials_schema},
+             "required": ["connector", "name"]
+             + (["config"] if cls.config_schema.get("required") else [])
+             + (["credentials"] if cls.credentials_schema.get("required") else [])}
+            for name, cls in sorted(connectors().items())]
+    update = spec.components.schemas.get("ConnectionUpdate")
+    if update is not None:
+        update["minProperties"] = 1
+    schedule = spec.components.schemas.get("Schedule")
+    if schedule is not None:
+        schedule["oneOf"] = [{"required": ["interval_seconds"], "not": {"required": ["cron"]}},
+                             {"required": ["cron"], "not": {"required": ["interval_seconds"]}}]

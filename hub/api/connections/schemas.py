@@ -7,11 +7,26 @@ from hub.envelope import PaginationArgsSchema
 from hub.models import CONNECTION_STATUSES
 
 
+def _cron_field(number: str) -> str:
+    item = f"(\\*|{number}(-{number})?)(/[1-9][0-9]?)?"
+    return f"{item}(,{item})*"
+
+
+# The documented (and most used) subset of cron: numbers, *, ranges, lists and steps per field.
+CRON_PATTERN = "^" + " ".join(_cron_field(n) for n in (
+    "[1-5]?[0-9]", "(1?[0-9]|2[0-3])", "([1-9]|[12][0-9]|3[01])", "([1-9]|1[0-2])", "[0-6]")) + "$"
+MIN_INTERVAL = 60
+
+
 class ScheduleSchema(ma.Schema):
-    interval_seconds = ma.fields.Integer(validate=ma.validate.Range(min=1, max=366 * 86400), metadata={
-        "description": "Sync every N seconds (at least SYNC_MIN_INTERVAL_SECONDS)."})
-    cron = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={
-        "description": "A cron expression in UTC, e.g. `*/15 * * * *`."})
+    interval_seconds = ma.fields.Integer(
+        validate=ma.validate.Range(min=MIN_INTERVAL, max=366 * 86400),
+        metadata={"description": "Sync every N seconds (at least 60, or SYNC_MIN_INTERVAL_SECONDS "
+                                 "when that is higher)."})
+    cron = ma.fields.String(validate=[ma.validate.Length(min=1, max=100),
+                                      ma.validate.Regexp(CRON_PATTERN, error="not a valid cron expression")],
+                            metadata={"description": "Five fields in UTC, e.g. `*/15 * * * *`: numbers, "
+                                                     "`*`, ranges, lists and steps."})
 
     @ma.validates_schema
     def _one(self, data, **kwargs):
