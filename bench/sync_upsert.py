@@ -1,6 +1,6 @@
 """Sync upsert throughput into PostgreSQL, against a raw `executemany` INSERT of the same rows.
 
-    .venv/bin/python -m bench.sync_upsert [--records 50000] [--page 1000]
+    .venv/bin/python -m bench.sync_upsert [--records 50000] [--page 1000] [--batch 500]
 
 Three runs on the same fresh PostgreSQL (bench/stack.py):
 - raw:         psycopg `executemany` of plain INSERTs (no hashing, no conflict handling);
@@ -39,14 +39,14 @@ def _connection(app, tenant_id: uuid.UUID) -> uuid.UUID:
         return conn.id
 
 
-def run_hub(app, tenant_id, connection_id, records, page: int) -> float:
+def run_hub(app, tenant_id, connection_id, records, page: int, batch: int) -> float:
     from hub.extensions import db
     from hub.services.sync_store import upsert_records
 
     with app.app_context():
         started = time.perf_counter()
         for start in range(0, len(records), page):
-            upsert_records(tenant_id, connection_id, 1, records[start:start + page], batch_size=500)
+            upsert_records(tenant_id, connection_id, 1, records[start:start + page], batch_size=batch)
             db.session.commit()
         return time.perf_counter() - started
 
@@ -74,6 +74,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--page", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=500, help="SYNC_BATCH_SIZE")
     args = parser.parse_args()
     records = _records(args.records)
     with hub_stack() as stack:
@@ -84,10 +85,10 @@ def main() -> int:
         raw = run_raw(stack["config"]["DATABASE_URL"], tenant_id, _connection(app, tenant_id),
                       records, args.page)
         target = _connection(app, tenant_id)
-        new = run_hub(app, tenant_id, target, records, args.page)
-        again = run_hub(app, tenant_id, target, records, args.page)
+        new = run_hub(app, tenant_id, target, records, args.page, args.batch)
+        again = run_hub(app, tenant_id, target, records, args.page, args.batch)
     n = len(records)
-    print(f"{n} records, pages of {args.page}, PostgreSQL")
+    print(f"{n} records, pages of {args.page}, upsert batches of {args.batch}, PostgreSQL")
     print(f"{'run':<32}{'records/s':>12}{'vs raw':>10}")
     for name, seconds in (("raw executemany INSERT", raw), ("hub upsert, all new", new),
                           ("hub upsert, all unchanged", again)):
