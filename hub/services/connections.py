@@ -65,8 +65,8 @@ def _check_urls(cls: type[Connector], config: dict[str, Any]) -> dict[str, list[
 def _connector(name: str) -> type[Connector]:
     cls = get_connector(name)
     if cls is None:
-        raise ValidationFailed("Unknown connector.",
-                               details={"fields": {"json": {"connector": [f"no connector {name!r} is installed"]}}})
+        problem = [f"no connector {name!r} is installed"]
+        raise ValidationFailed("Unknown connector.", details={"fields": {"json": {"connector": problem}}})
     return cls
 
 
