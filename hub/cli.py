@@ -66,6 +66,15 @@ def seed_demo() -> None:
         db.session.add(user)
         db.session.commit()
         click.echo("Created the demo tenant and user.")
+    from flask import current_app
+
+    from hub.api.demo_source.routes import enabled as demo_source_enabled
+    from hub.services import connections
+
+    base_url = f"http://127.0.0.1:{os.environ.get('HUB_PORT') or '5000'}"
+    if (demo_source_enabled(current_app.config)
+            and connections.ensure_demo_connection(user.tenant_id, base_url) is not None):
+        click.echo(f"Created a demo connection syncing {base_url}/demo-source/items every 5 minutes.")
     click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}")
     click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")
 

@@ -112,6 +112,17 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "WEBHOOK_DISABLE_AFTER_DAYS": (_float, 5.0),
     "WEBHOOK_SECRET_GRACE_HOURS": (_float, 24.0),
     "WEBHOOK_RETENTION_DAYS": (_int, 30),
+    # Third-party sync (hub/services/sync.py, hub/connectors/).
+    "SYNC_PAUSED": (_bool, False),
+    "SYNC_SCHEDULER_ENABLED": (_bool, True),
+    "SYNC_SCHEDULER_INTERVAL": (_float, 30.0),
+    "SYNC_MIN_INTERVAL_SECONDS": (_int, 60),
+    "SYNC_HTTP_TIMEOUT_SECONDS": (_float, 30.0),
+    "SYNC_HTTP_RETRIES": (_int, 3),
+    "SYNC_HTTP_BACKOFF_SECONDS": (_float, 1.0),
+    "SYNC_MAX_INLINE_WAIT_SECONDS": (_float, 10.0),
+    "SYNC_BATCH_SIZE": (_int, 500),
+    "SYNC_DEMO_SOURCE_ENABLED": (_bool, None),  # None: on outside production, off in production
     # Browser console (hub/console): where staff find Flower.
     "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
     # --- files: storage backends, upload limits, processing (issue 4) ---
@@ -306,3 +317,15 @@ def check_storage_settings(cfg: dict[str, Any]) -> None:
     # a bucket fails every upload, better to say so at start.
     if backend == "s3" and not cfg.get("S3_BUCKET"):
         raise ConfigError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
+    check_sync_settings(cfg)
+
+
+def check_sync_settings(cfg: dict[str, Any]) -> None:
+    """Sync settings that cannot work; any environment."""
+    for name in ("SYNC_SCHEDULER_INTERVAL", "SYNC_HTTP_TIMEOUT_SECONDS", "SYNC_BATCH_SIZE",
+                 "SYNC_MIN_INTERVAL_SECONDS"):
+        if cfg[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+    for name in ("SYNC_HTTP_RETRIES", "SYNC_HTTP_BACKOFF_SECONDS", "SYNC_MAX_INLINE_WAIT_SECONDS"):
+        if cfg[name] < 0:
+            raise ConfigError(f"{name} must not be negative")

@@ -20,7 +20,7 @@ import jsonschema
 
 JOB_TYPE_MODULES = ("hub.services.demo", "hub.services.email", "hub.services.webhook_delivery",
                     "hub.services.file_processing", "hub.services.stripe_events",
-                    "hub.services.reconciliation")
+                    "hub.services.reconciliation", "hub.services.sync")
 
 
 class JobError(Exception):

@@ -8,7 +8,8 @@ from hub import create_app
 from workers import periodic, signals
 from workers.base import HubTask
 
-TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.files", "tasks.payments")
+TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.files", "tasks.payments",
+                "tasks.sync")
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

@@ -21,6 +21,8 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.api_keys.routes import blp as api_keys_blp
     from hub.api.audit.routes import blp as audit_blp
     from hub.api.auth.routes import blp as auth_blp
+    from hub.api.connections.routes import connections_blp, connectors_blp, document_connectors
+    from hub.api.demo_source import routes as demo_source
     from hub.api.emails.routes import blp as emails_blp
     from hub.api.files.routes import blp as files_blp
     from hub.api.health.routes import blp as health_blp
@@ -38,4 +40,8 @@ def register_blueprints(app: Flask) -> None:
                 endpoints_blp, deliveries_blp, invoices_blp, payments_blp, stripe_webhook_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(health_blp)
+    for blp in (connectors_blp, connections_blp):
+        api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
+    demo_source.register(app)
     document_job_types(api.spec)
+    document_connectors(api.spec)

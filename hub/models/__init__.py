@@ -18,3 +18,6 @@ __all__ = [
     "FILE_STATUSES", "File",
 ]
 __all__ += ["EmailDailyUsage"]
+from hub.models.connection import CONNECTION_STATUSES, Connection, SyncRecord  # noqa: E402
+
+__all__ += ["CONNECTION_STATUSES", "Connection", "SyncRecord"]
