@@ -114,6 +114,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "WEBHOOK_RETENTION_DAYS": (_int, 30),
     # Browser console (hub/console): where staff find Flower.
     "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
+    # Security (hub/security_headers.py): browser origins allowed to call the API
+    # and Socket.IO, comma-separated; none by default (the console is same-origin).
+    "CORS_ORIGINS": (str, ""),
 }
 
 
