@@ -195,7 +195,8 @@ def is_database_unavailable(error: BaseException) -> bool:
     if isinstance(error, exc.TimeoutError):  # the connection pool had nothing to give
         return True
     if isinstance(error, exc.DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(error, exc.OperationalError | exc.InterfaceError)
+        return bool(error.connection_invalidated) or isinstance(
+            error, exc.OperationalError | exc.InterfaceError)
     return False
 
 
