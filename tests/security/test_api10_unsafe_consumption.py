@@ -2,7 +2,8 @@
 at a time, or answers too much cannot hold a worker; its answer is classified, not trusted.
 
 The full path (a receiver that stalls → the attempt times out → the retry is delivered) runs
-with a real worker in tests/webhooks/test_delivery_e2e.py::test_slow_receiver_times_out_and_the_retry_gets_through.
+with a real worker in tests/webhooks/test_delivery_e2e.py
+(test_slow_receiver_times_out_and_the_retry_gets_through).
 """
 from __future__ import annotations
 

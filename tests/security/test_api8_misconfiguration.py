@@ -97,12 +97,13 @@ def test_socketio_refuses_other_sites_origins(client):
     assert client.get(handshake, headers={"Origin": "http://localhost"}).status_code == 200
 
 
-@pytest.mark.parametrize("name, value", [("SECRET_KEY", DEV_SECRET_KEY), ("JWT_SECRET_KEY", DEV_JWT_SECRET_KEY),
-                                         ("SECRET_KEY", "short"), ("FLOWER_BASIC_AUTH", "staff:staff")])
+@pytest.mark.parametrize("name, value", [
+    ("SECRET_KEY", DEV_SECRET_KEY), ("JWT_SECRET_KEY", DEV_JWT_SECRET_KEY),
+    ("SECRET_KEY", "short"), ("FLOWER_BASIC_AUTH", "staff:staff")])
 def test_production_refuses_development_secrets(name, value):
-    from hub.config import check_config
-
     from cryptography.fernet import Fernet
+
+    from hub.config import check_config
 
     good = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
             "FLOWER_BASIC_AUTH": "ops:" + "p" * 20, "DATABASE_URL": "postgresql://h/db",

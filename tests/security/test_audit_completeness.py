@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.models import AuditEvent
 from tests.helpers import PASSWORD
-from tests.security.conftest import HOOK_URL, make_delivery, operations
+from tests.security.conftest import HOOK_URL, operations
 from tests.security.routes import AUDITED
 
 
@@ -56,7 +56,8 @@ CALLS = {
     ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): lambda t, c: (t.owner.delete(
         f"/api/v1/webhook-endpoints/{t.ids['endpoint']}"), t.owner.user["id"], t.ids["endpoint"]),
     ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): lambda t, c: (t.owner.post(
-        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}/rotate-secret"), t.owner.user["id"], t.ids["endpoint"]),
+        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}/rotate-secret"),
+        t.owner.user["id"], t.ids["endpoint"]),
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): lambda t, c: (t.owner.post(
         f"/api/v1/webhook-deliveries/{t.ids['delivery']}/replay"), t.owner.user["id"], t.ids["delivery"]),
     ("POST", "/api/v1/emails"): lambda t, c: (t.owner.post("/api/v1/emails", json={
