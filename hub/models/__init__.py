@@ -15,3 +15,6 @@ __all__ = [
     "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
 __all__ += ["EmailDailyUsage"]
+from hub.models.demo import DemoEffect  # noqa: E402
+
+__all__ += ["DemoEffect"]
