@@ -97,7 +97,7 @@ class NoArgsSchema(ma.Schema):
 class PaginationArgsSchema(ma.Schema):
     """Query arguments every list endpoint takes."""
 
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 

@@ -47,6 +47,7 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     (unless `internal`), a payload that does not match the type's schema, or a
     `run_at` more than a year ahead.
     """
+    tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
     jtype = get_job_type(type_name)
     if jtype is None or not (jtype.creatable or internal):
         raise ValidationFailed("Unknown job type.",

@@ -18,6 +18,7 @@ from celery import Task
 from flask import Flask
 
 from hub import job_runs
+from hub.extensions import db
 from hub.jobtypes import JobCancelled, JobError, LeaseLost, get_job_type
 from hub.logs import task_log_context
 
@@ -121,6 +122,9 @@ class HubTask(Task):
             keeper.stop()
 
     def _record_failure(self, run: job_runs.JobRun, jtype, exc: Exception) -> None:
+        # Whatever the handler left uncommitted belongs to the failed attempt:
+        # it must not ride along with the failure record.
+        db.session.rollback()
         retryable = jtype is not None and jtype.retry.is_retryable(exc)
         if isinstance(exc, JobError):
             code, message = exc.code, exc.message

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -134,5 +135,5 @@ def test_creator_is_notified_when_a_job_they_asked_about_finishes(app, register,
         from hub.extensions import db
 
         notice_jobs = db.session.query(Job).filter(Job.type == "email.send",
-                                                   Job.id != mail_job.id).all()
+                                                   Job.id != uuid.UUID(mail_id)).all()
         assert {j.payload["context"]["job_id"] for j in notice_jobs} == {ok, bad}

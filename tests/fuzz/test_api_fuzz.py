@@ -12,13 +12,21 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
 from hub import create_app
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "10"))
 # 503 is /health/ready's documented answer while no worker runs (none does here).
 SERVER_ERRORS_DOCUMENTED = {"/health/ready"}
+# Bodies whose validity depends on more than their JSON schema can say: webhook URLs
+# are resolved and refused when they point at metadata or reserved addresses, and an
+# email's context must match its template and the two message forms exclude each
+# other. Generated "valid" bodies are often refused there (422, as documented), so
+# for these operations only the check that schema-valid data is accepted is off;
+# server errors, response schemas and the rejection of invalid data still apply.
+SEMANTIC_BODIES = {("POST", "/api/v1/emails"), ("POST", "/api/v1/webhook-endpoints"),
+                   ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}")}
 
 
 def _document() -> dict:
@@ -48,4 +56,6 @@ def test_every_operation_answers_as_documented(module_live_server, case, fuzz_ac
     generated = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
     headers = {"Authorization": f"Bearer {fuzz_account.access}", **generated}
     excluded = [not_a_server_error] if case.path in SERVER_ERRORS_DOCUMENTED else []
+    if (case.method.upper(), case.path) in SEMANTIC_BODIES:
+        excluded.append(positive_data_acceptance)
     case.call_and_validate(base_url=module_live_server, headers=headers, excluded_checks=excluded)
