@@ -74,9 +74,10 @@ class Report:
 
     @property
     def bad_responses(self) -> int:
-        """Answers an outage must not produce: hangs and 5xx other than 503."""
+        """Answers an outage must not produce: hangs, 5xx other than 503, and 409 (a retry with
+        the same Idempotency-Key locked out as "still in progress" by a request that died)."""
         return sum(n for k, n in self.responses.items()
-                   if k == "hang" or (k.isdigit() and int(k) >= 500 and k != "503"))
+                   if k in ("hang", "409") or (k.isdigit() and int(k) >= 500 and k != "503"))
 
     @property
     def ok(self) -> bool:
@@ -97,7 +98,7 @@ class Report:
             f"attempts started     {self.executions_started} (re-runs after faults: "
             f"{self.executions_started - self.succeeded})",
             f"responses            {dict(sorted(self.responses.items()))}",
-            f"hangs / 5xx not 503  {self.bad_responses}",
+            f"hangs, 409, 5xx≠503  {self.bad_responses}",
             f"recovery (s)         {', '.join(f'{k} {v:.1f}' for k, v in self.recoveries.items())}",
             f"max recovery (s)     {worst:.1f}",
             f"crashed processes    {self.crashed or 'none'}",
