@@ -6,10 +6,13 @@ its answer is stored when it succeeds and replayed for the same key and the
 same request for `IDEMPOTENCY_TTL_HOURS`. The same key with another request
 is 409. A failed first request releases the key, so the client can retry.
 
-If the database itself failed the request, the release cannot be written
-either; this process remembers the key and treats its reservation as abandoned
-when the client retries, instead of answering "still in progress" (409) for
-minutes after the database is back.
+When the database goes away mid-request, the release (the request failed) or
+the stored answer (it succeeded, then the database went) cannot be written
+either. This process remembers which, and settles the reservation when the
+client retries: a failed request's key is free again, a succeeded one's answer
+is stored and replayed (the job is not created twice). Without that, retries
+got 409 "still in progress" for minutes after the database was back. A retry
+that reaches another process waits for ABANDONED_AFTER as before.
 """
 from __future__ import annotations
 
@@ -30,10 +33,11 @@ from hub.models import IdempotencyRecord, utcnow
 
 # An in-progress record older than this belongs to a request that died.
 ABANDONED_AFTER = timedelta(minutes=2)
-# Reservations of requests that died in this process while the database was away.
-_UNRELEASED_MAX = 10_000
-_unreleased: dict[tuple[uuid.UUID, str], None] = {}
-_unreleased_lock = threading.Lock()
+# Reservations this process could not settle while the database was away:
+# None = the request failed (free the key), (status, body) = its answer to store.
+_ORPHANS_MAX = 10_000
+_orphans: dict[tuple[uuid.UUID, str], tuple[int, Any] | None] = {}
+_orphans_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
@@ -50,12 +54,16 @@ def begin(tenant_id: uuid.UUID, key: str, fp: str) -> IdempotencyRecord | None:
     """The stored record to replay, or None after reserving the key for this request."""
     now = utcnow()
     record = db.session.get(IdempotencyRecord, (tenant_id, key))
-    if record is not None and (record.expires_at <= now or (
-            record.status_code is None and (record.created_at < now - ABANDONED_AFTER
-                                            or _was_unreleased(tenant_id, key)))):
+    orphan = _orphan(tenant_id, key) if record is not None and record.status_code is None else None
+    if orphan is not None and orphan[1] is not None and record.fingerprint == fp:
+        record.status_code, record.response = orphan[1]  # it had succeeded: store, then replay
+        db.session.commit()
+        _forget_orphan(tenant_id, key)
+    elif record is not None and (record.expires_at <= now or orphan is not None or (
+            record.status_code is None and record.created_at < now - ABANDONED_AFTER)):
         db.session.delete(record)
         db.session.commit()
-        _forget_unreleased(tenant_id, key)
+        _forget_orphan(tenant_id, key)
         record = None
     if record is not None:
         if record.fingerprint != fp:
@@ -78,10 +86,14 @@ def begin(tenant_id: uuid.UUID, key: str, fp: str) -> IdempotencyRecord | None:
 
 
 def complete(tenant_id: uuid.UUID, key: str, status_code: int, body: Any) -> None:
-    record = db.session.get(IdempotencyRecord, (tenant_id, key))
-    if record is not None:
-        record.status_code, record.response = status_code, body
-        db.session.commit()
+    """Store the answer to replay; never raises (the work is done, the answer is true)."""
+    try:
+        record = db.session.get(IdempotencyRecord, (tenant_id, key))
+        if record is not None:
+            record.status_code, record.response = status_code, body
+            db.session.commit()
+    except SQLAlchemyError as exc:
+        _remember_orphan(tenant_id, key, (status_code, body), exc)
 
 
 def release(tenant_id: uuid.UUID, key: str) -> None:
@@ -93,26 +105,34 @@ def release(tenant_id: uuid.UUID, key: str) -> None:
             db.session.delete(record)
             db.session.commit()
     except SQLAlchemyError as exc:
-        log.warning("could not release an Idempotency-Key (%s); freed on the next retry",
-                    type(exc).__name__)
-        try:
-            db.session.rollback()
-        except SQLAlchemyError:
-            pass
-        with _unreleased_lock:
-            if len(_unreleased) >= _UNRELEASED_MAX:
-                _unreleased.pop(next(iter(_unreleased)))
-            _unreleased[(tenant_id, key)] = None
+        _remember_orphan(tenant_id, key, None, exc)
 
 
-def _was_unreleased(tenant_id: uuid.UUID, key: str) -> bool:
-    with _unreleased_lock:
-        return (tenant_id, key) in _unreleased
+def _remember_orphan(tenant_id: uuid.UUID, key: str, answer: tuple[int, Any] | None,
+                     exc: Exception) -> None:
+    log.warning("could not %s an Idempotency-Key (%s); settled on the next retry",
+                "release" if answer is None else "store the answer of", type(exc).__name__)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    with _orphans_lock:
+        if len(_orphans) >= _ORPHANS_MAX:
+            _orphans.pop(next(iter(_orphans)))
+        _orphans[(tenant_id, key)] = answer
 
 
-def _forget_unreleased(tenant_id: uuid.UUID, key: str) -> None:
-    with _unreleased_lock:
-        _unreleased.pop((tenant_id, key), None)
+def _orphan(tenant_id: uuid.UUID, key: str) -> tuple[bool, tuple[int, Any] | None] | None:
+    """(True, answer or None) if this process left the key unsettled, else None."""
+    with _orphans_lock:
+        if (tenant_id, key) not in _orphans:
+            return None
+        return True, _orphans[(tenant_id, key)]
+
+
+def _forget_orphan(tenant_id: uuid.UUID, key: str) -> None:
+    with _orphans_lock:
+        _orphans.pop((tenant_id, key), None)
 
 
 def purge_expired() -> int:
