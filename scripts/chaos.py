@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import random
 import sys
 import tempfile
@@ -341,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="hub-chaos-") as tmp:
+        # The postgres user must reach the cluster's dir; otherwise (running as root)
+        # PostgresServer picks a fresh private dir on every start, and the restart
+        # would come back as an empty cluster.
+        os.chmod(tmp, 0o755)
         tmp_path = Path(tmp)
         logs = tmp_path / "logs"
         logs.mkdir()
