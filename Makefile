@@ -11,7 +11,7 @@ COMPOSE_CHECK_ENV = SECRET_KEY=compose-check JWT_SECRET_KEY=compose-check \
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test services fuzz bench lint clean clean-instance compose-check
+.PHONY: help install run test services fuzz bench chaos lint clean clean-instance compose-check
 
 help:
 	@echo "make install        create $(VENV) and install the project with its dev extras"
@@ -20,6 +20,7 @@ help:
 	@echo "                    extra pytest arguments: make test PYTEST_ARGS='-k jobs -x'"
 	@echo "make fuzz           schemathesis on every operation, 200 examples each (HUB_FUZZ_EXAMPLES)"
 	@echo "make bench          benchmarks vs raw Celery; writes bench/results/ (BENCH_ARGS=--quick)"
+	@echo "make chaos          2,000 jobs through worker kills, Redis/PostgreSQL/API restarts (CHAOS_ARGS)"
 	@echo "make lint           ruff check"
 	@echo "make compose-check  validate docker-compose.yml"
 	@echo "make clean          remove $(VENV) and caches (keeps instance/)"
@@ -55,6 +56,10 @@ fuzz: services
 bench: install
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Faults while jobs flow: prints submitted/succeeded/lost/duplicated and recovery times.
+chaos: services
+	$(PY) scripts/chaos.py $(CHAOS_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -37,8 +37,10 @@ def register_extensions(app: Flask) -> None:
     from hub.envelope import init_envelope
     from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate
     from hub.jobtypes import load_job_types
+    from hub.security_headers import init_security_headers
 
     init_envelope(app)
+    init_security_headers(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     jwt.init_app(app)

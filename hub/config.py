@@ -160,6 +160,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STRIPE_REPORT_LIST_LIMIT": (_int, 100),
     "STRIPE_NIGHTLY_RECONCILE_ENABLED": (_bool, True),
     "STRIPE_NIGHTLY_CHECK_SECONDS": (_int, 3600),
+    # Security (hub/security_headers.py): browser origins allowed to call the API
+    # and Socket.IO, comma-separated; none by default (the console is same-origin).
+    "CORS_ORIGINS": (str, ""),
 }
 
 

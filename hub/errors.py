@@ -178,8 +178,39 @@ def handle_hub_error(error: HubError):
 
 
 def handle_unexpected(error: Exception):
+    if is_database_unavailable(error):
+        return handle_database_unavailable(error)
     log.error("unhandled error", exc_info=error)
     return error_response(500)
+
+
+DATABASE_RETRY_AFTER = "5"
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True for "cannot reach the database" errors (refused, dropped, restarting, pool exhausted),
+    not for bugs such as a bad query or a constraint violation."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.TimeoutError):  # the connection pool had nothing to give
+        return True
+    if isinstance(error, exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error, exc.OperationalError | exc.InterfaceError)
+    return False
+
+
+def handle_database_unavailable(error: Exception):
+    """A database outage is the client's cue to retry (503 + Retry-After), not a 500."""
+    from hub.extensions import db
+
+    log.warning("database unavailable: %s", type(error).__name__)
+    try:
+        db.session.rollback()  # hand the broken connection back so the pool can replace it
+    except Exception:  # noqa: BLE001 - the session may be as dead as the server
+        log.debug("rollback after a database outage failed", exc_info=True)
+    return error_response(503, "The database is unavailable; retry shortly.",
+                          headers={"Retry-After": DATABASE_RETRY_AFTER})
 
 
 class HubApi(Api):

@@ -39,17 +39,22 @@ def service_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def postgres(service_dir: Path) -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        yield url
+def postgres_server(service_dir: Path) -> Iterator[PostgresServer | None]:
+    """The session's PostgreSQL; outage tests (tests/fault) stop and start it."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield None
         return
     server = PostgresServer(service_dir / "pg")
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_server: PostgresServer | None) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or postgres_server.url  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")

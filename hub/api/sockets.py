@@ -92,11 +92,14 @@ def _on_unsubscribe(data: Any = None) -> dict[str, Any]:
 
 def register_sockets(app: Flask) -> None:
     """Bind Socket.IO (threading mode, Redis message queue) and its handlers."""
+    from hub.security_headers import socket_origin_check
+
     socketio.init_app(
         app,
         async_mode="threading",
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS") or [],
+        # Not [] (which turns Engine.IO's origin check off): same host or CORS_ORIGINS.
+        cors_allowed_origins=socket_origin_check(app),
         logger=False,
         engineio_logger=False,
     )

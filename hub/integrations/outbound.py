@@ -307,13 +307,15 @@ def _read_capped(response, max_bytes: int, deadline: float, host: str) -> tuple[
         while size < max_bytes:
             if time.monotonic() > deadline:
                 raise OutboundError("timeout", f"{host} sent its response too slowly")
-            chunk = response.read(min(8192, max_bytes - size))
+            # read1: whatever has arrived. read(n) would wait for all n bytes, so a peer
+            # dripping one byte at a time held the worker far past the deadline.
+            chunk = response.read1(min(8192, max_bytes - size))
             if not chunk:
                 return b"".join(chunks), False
             chunks.append(chunk)
             size += len(chunk)
         # Full: is there more? One more byte tells us, without reading it all.
-        more = response.read(1)
+        more = response.read1(1)
     except (ReadTimeoutError, TimeoutError):
         raise OutboundError("timeout", f"{host} sent its response too slowly") from None
     except (ProtocolError, HTTPError, OSError) as exc:

@@ -21,3 +21,6 @@ __all__ += ["EmailDailyUsage"]
 from hub.models.connection import CONNECTION_STATUSES, Connection, SyncRecord  # noqa: E402
 
 __all__ += ["CONNECTION_STATUSES", "Connection", "SyncRecord"]
+from hub.models.demo import DemoEffect  # noqa: E402
+
+__all__ += ["DemoEffect"]

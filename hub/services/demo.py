@@ -4,7 +4,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hub.extensions import db
 from hub.jobtypes import JobContext, RetryableError, RetryPolicy, job_type
+from hub.models import DemoEffect
 
 SCHEMA = {
     "type": "object",
@@ -15,6 +17,9 @@ SCHEMA = {
                     "description": "How long to sleep, reporting progress every second."},
         "fail_times": {"type": "integer", "minimum": 0, "maximum": 20, "default": 0,
                        "description": "Fail this many first attempts with a retryable error."},
+        "record": {"type": "boolean", "default": False,
+                   "description": "Record the completed execution as a side effect (a demo_effects "
+                                  "row committed with the success), so exactly-once can be counted."},
     },
 }
 
@@ -37,4 +42,9 @@ def sleep(ctx: JobContext) -> dict[str, Any]:
         ctx.check_cancelled()
         time.sleep(max(0.0, min(step, seconds) - (time.monotonic() - started)))
         ctx.progress(round(100 * step / steps), f"slept {min(step, seconds):g} of {seconds:g} s")
+    if ctx.payload.get("record"):
+        # Not committed here: succeed() commits it together with the job's success, and
+        # rolls it back if this attempt lost its lease meanwhile. At-least-once delivery,
+        # exactly-once effect.
+        db.session.add(DemoEffect(job_id=ctx.job_id, attempt=ctx.attempt))
     return {"slept": seconds, "attempt": ctx.attempt}

@@ -15,7 +15,7 @@ from hub.errors import Forbidden
 from hub.jobtypes import all_job_types
 from hub.models import Job
 from hub.models.base import paginate
-from hub.services import quotas
+from hub.services import job_actions, quotas
 
 blp = HubBlueprint("jobs", __name__, url_prefix="/jobs",
                    description="The job ledger: every integration and heavy task is a job.")
@@ -47,11 +47,8 @@ class Jobs(MethodView):
         """Queue a job. Unknown types and payloads not matching the type's schema are 422."""
         p = current_principal()
         quotas.check_job_creation_rate(p.tenant_id)
-        job = jobs.create_job(p.tenant_id, data["type"], data["payload"], run_at=data["run_at"],
-                              created_by=p.user.id if p.user else None,
-                              api_key_id=p.api_key.id if p.api_key else None,
-                              notify=data["notify"])
-        jobs.commit()
+        job = job_actions.create(p.actor, data["type"], data["payload"], run_at=data["run_at"],
+                                 notify=data["notify"])
         set_message("Job queued.")
         return job
 
@@ -113,7 +110,7 @@ class JobCancel(MethodView):
     def post(self, job_id: uuid.UUID):
         """Cancel a queued, retrying or running job (a running one stops at its next checkpoint)."""
         set_message("Job cancelled.")
-        return jobs.cancel(_visible_job(job_id))
+        return job_actions.cancel(current_principal().actor, _visible_job(job_id))
 
 
 @blp.route("/<uuid:job_id>/retry")
@@ -125,7 +122,7 @@ class JobRetry(MethodView):
     def post(self, job_id: uuid.UUID):
         """Queue a failed or cancelled job again; attempts keep counting."""
         set_message("Job queued for retry.")
-        return jobs.retry(_visible_job(job_id))
+        return job_actions.retry(current_principal().actor, _visible_job(job_id))
 
 
 def document_job_types(spec) -> None:

@@ -1,0 +1,41 @@
+"""API7:2023 Server Side Request Forgery: webhook URLs that point inside the network are
+refused when OUTBOUND_ALLOW_PRIVATE is off (as in production)."""
+from __future__ import annotations
+
+import pytest
+
+from hub import create_app
+from tests.helpers import assert_error
+
+INTERNAL_URLS = [
+    "http://127.0.0.1/hook", "http://localhost:6379/", "http://10.0.0.5/", "http://172.16.0.1/",
+    "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+    "http://[fd00::1]/", "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/",
+    "http://[::ffff:127.0.0.1]/", "http://metadata.google.internal/", "http://100.64.0.1/",
+]
+
+
+@pytest.fixture
+def guarded(base_config):
+    """The hub as production runs it: no private or metadata addresses."""
+    return create_app({**base_config, "OUTBOUND_ALLOW_PRIVATE": False}).test_client()
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_webhook_urls_to_internal_addresses_are_422(guarded, register, url):
+    owner = register()
+    resp = guarded.post("/api/v1/webhook-endpoints", headers=owner.headers,
+                        json={"url": url, "events": ["job.failed"]})
+    assert_error(resp, 422, "VALIDATION_ERROR")
+
+
+def test_an_endpoint_cannot_be_moved_inside_later(guarded, register):
+    owner = register()
+    # A public address literal: no DNS look-up, and nothing is sent at creation.
+    created = guarded.post("/api/v1/webhook-endpoints", headers=owner.headers,
+                           json={"url": "http://8.8.8.8/hook", "events": ["job.failed"]})
+    assert created.status_code == 201, created.get_json()
+    endpoint_id = created.get_json()["data"]["id"]
+    resp = guarded.patch(f"/api/v1/webhook-endpoints/{endpoint_id}", headers=owner.headers,
+                         json={"url": "http://169.254.169.254/"})
+    assert_error(resp, 422, "VALIDATION_ERROR")

@@ -1,0 +1,132 @@
+"""Every state-changing API call writes an audit event: actor, tenant, action, object, request id.
+
+The test walks the OpenAPI document for POST/PUT/PATCH/DELETE under /api/v1, makes one
+successful call of each (the table below says how), and looks the event up by the call's
+request id. A new operation fails `test_every_write_operation_is_in_the_table` until it is
+added here and to AUDITED in routes.py.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from hub.extensions import db
+from hub.models import AuditEvent
+from tests.helpers import PASSWORD
+from tests.security.conftest import HOOK_URL, operations
+from tests.security.routes import AUDITED
+
+
+def _new_email() -> str:
+    return f"a-{uuid.uuid4().hex[:8]}@example.com"
+
+
+# (method, path) -> call(t, client) returning (response, expected actor user id, object id or None)
+CALLS = {
+    ("POST", "/api/v1/auth/register"): lambda t, c: (c.post("/api/v1/auth/register", json={
+        "tenant_name": "New", "name": "N", "email": _new_email(), "password": PASSWORD}), "new", None),
+    ("POST", "/api/v1/auth/login"): lambda t, c: (c.post("/api/v1/auth/login", json={
+        "email": t.owner.email, "password": PASSWORD}), t.owner.user["id"], t.owner.user["id"]),
+    ("POST", "/api/v1/auth/refresh"): lambda t, c: (c.post("/api/v1/auth/refresh", headers={
+        "Authorization": f"Bearer {t.owner.refresh}"}), None, None),
+    ("POST", "/api/v1/auth/logout"): lambda t, c: (t.member.post("/api/v1/auth/logout"),
+                                                    t.member.user["id"], t.member.user["id"]),
+    ("POST", "/api/v1/users"): lambda t, c: (t.owner.post("/api/v1/users", json={
+        "email": _new_email(), "name": "U", "password": PASSWORD}), t.owner.user["id"], "created"),
+    ("PATCH", "/api/v1/users/{user_id}"): lambda t, c: (t.owner.patch(
+        f"/api/v1/users/{t.ids['user']}", json={"name": "Renamed"}), t.owner.user["id"], t.ids["user"]),
+    ("DELETE", "/api/v1/users/{user_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/users/{t.ids['user']}"), t.owner.user["id"], t.ids["user"]),
+    ("POST", "/api/v1/api-keys"): lambda t, c: (t.owner.post("/api/v1/api-keys", json={"name": "k"}),
+                                                 t.owner.user["id"], "created"),
+    ("DELETE", "/api/v1/api-keys/{key_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/api-keys/{t.ids['api_key']}"), t.owner.user["id"], t.ids["api_key"]),
+    ("POST", "/api/v1/jobs"): lambda t, c: (t.owner.post("/api/v1/jobs", json={
+        "type": "demo.sleep", "payload": {"seconds": 0}}), t.owner.user["id"], "created"),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): lambda t, c: (t.owner.post(
+        f"/api/v1/jobs/{t.ids['job']}/cancel"), t.owner.user["id"], t.ids["job"]),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): lambda t, c: (t.owner.post(
+        f"/api/v1/jobs/{t.ids['finished_job']}/retry"), t.owner.user["id"], t.ids["finished_job"]),
+    ("POST", "/api/v1/webhook-endpoints"): lambda t, c: (t.owner.post("/api/v1/webhook-endpoints", json={
+        "url": HOOK_URL, "events": ["job.failed"]}), t.owner.user["id"], "created"),
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): lambda t, c: (t.owner.patch(
+        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}", json={"description": "d"}),
+        t.owner.user["id"], t.ids["endpoint"]),
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}"), t.owner.user["id"], t.ids["endpoint"]),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): lambda t, c: (t.owner.post(
+        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}/rotate-secret"),
+        t.owner.user["id"], t.ids["endpoint"]),
+    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): lambda t, c: (t.owner.post(
+        f"/api/v1/webhook-deliveries/{t.ids['delivery']}/replay"), t.owner.user["id"], t.ids["delivery"]),
+    ("POST", "/api/v1/emails"): lambda t, c: (t.owner.post("/api/v1/emails", json={
+        "to": ["a@example.com"], "subject": "s", "text": "t"}), t.owner.user["id"], "created"),
+}
+
+
+def _writes(openapi):
+    return {(m, p) for m, p, _op in operations(openapi) if m in ("POST", "PUT", "PATCH", "DELETE")}
+
+
+def test_every_write_operation_is_in_the_table(openapi):
+    writes = _writes(openapi)
+    assert writes - set(CALLS) == set(), "add a call for these to CALLS"
+    assert writes - set(AUDITED) == set(), "add these to AUDITED in tests/security/routes.py"
+
+
+def test_every_write_leaves_an_audit_event_with_its_request_id(app, client, tenant, openapi):
+    missing = []
+    # Deletions last: the other calls need the objects they remove.
+    for (method, path), call in sorted(CALLS.items(), key=lambda item: item[0][0] == "DELETE"):
+        action = AUDITED[(method, path)]
+        request_id = f"audit-{uuid.uuid4().hex}"
+        client.environ_base["HTTP_X_REQUEST_ID"] = request_id
+        try:
+            resp, actor, object_id = call(tenant, client)
+        finally:
+            client.environ_base.pop("HTTP_X_REQUEST_ID", None)
+        assert resp.status_code < 300, (method, path, resp.get_json())
+        assert resp.headers["X-Request-ID"] == request_id
+        with app.app_context():
+            events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request_id)).all()
+            if action is None:
+                assert events == [], (method, path)  # an exemption must stay honest
+                continue
+            matching = [e for e in events if e.action == action]
+            if not matching:
+                missing.append((method, path, action, [e.action for e in events]))
+                continue
+            event = matching[0]
+            data = (resp.get_json() or {}).get("data") or {}
+            if object_id == "created":
+                object_id = data.get("id")
+            if object_id is not None:
+                assert event.object_id == object_id, (method, path, event.object_id)
+            if actor == "new":
+                actor = data["user"]["id"]
+                assert str(event.tenant_id) == data["user"]["tenant_id"]
+            else:
+                assert str(event.tenant_id) == tenant.tenant_id, (method, path)
+            assert str(event.actor_user_id) == actor, (method, path)
+            assert event.object_type and event.ip, (method, path)
+    assert missing == [], f"writes without an audit event: {missing}"
+
+
+def test_an_api_key_is_recorded_as_the_actor(app, client, tenant):
+    key = tenant.secrets["api_key"]
+    resp = client.post("/api/v1/jobs", json={"type": "demo.sleep", "payload": {"seconds": 0}},
+                       headers={"X-API-Key": key, "X-Request-ID": "by-key-1"})
+    assert resp.status_code == 202
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == "by-key-1")).one()
+        assert str(event.actor_api_key_id) == tenant.ids["api_key"] and event.actor_user_id is None
+        assert event.action == "job.created"
+
+
+def test_a_refused_change_leaves_no_audit_event(app, tenant):
+    job = tenant.ids["finished_job"]  # cancelled already: a second cancel is a 409
+    resp = tenant.owner.post(f"/api/v1/jobs/{job}/cancel", headers={"X-Request-ID": "refused-1"})
+    assert resp.status_code == 409
+    with app.app_context():
+        assert db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == "refused-1")).all() == []
