@@ -174,9 +174,18 @@ def system_resolver(host: str, port: int) -> list[str]:
     return seen
 
 
+# Cloud instance-metadata names (GCP, AWS, Azure, OpenStack/Oracle conventions).
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata",
+                            "instance-data", "instance-data.ec2.internal", "metadata.azure.internal"})
+
+
 def resolve_checked(target: Target, *, allow_private: bool,
                     resolver: Resolver = system_resolver) -> list[IPAddress]:
     """Resolve the target's host and check every address: one bad answer refuses it all."""
+    if not allow_private and target.host.rstrip(".").lower() in METADATA_HOSTS:
+        # Refused by name too: such a name may not resolve where the URL is saved but
+        # will where a worker sends (inside the cloud), and it never means a customer.
+        raise OutboundRefused(f"{target.host} is a cloud metadata service")
     addresses = _literal_or_resolved(target, resolver)
     if not addresses:
         raise OutboundError("dns", f"{target.host} has no addresses")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,37 @@ _clients: dict[StripeSettings, stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
 
 
+class DeadlineRequestsClient(stripe.RequestsClient):
+    """The library's requests client, with `timeout` bounding the whole response.
+
+    requests' own timeout is per socket read, so a server that drips its body a
+    byte at a time would hold the worker as long as it liked. The body is read
+    with one socket read per step (`read1`) and the deadline checked between them;
+    the keep-alive session (one TLS handshake per worker, not per page) stays.
+    """
+
+    name = "requests-deadline"
+
+    def request(self, method: str, url: str, headers: Any, post_data: Any = None
+                ) -> tuple[bytes, int, Any]:
+        deadline = time.monotonic() + self._timeout
+        raw, status, response_headers = self._request_internal(method, url, headers, post_data,
+                                                               is_streaming=True)
+        body = bytearray()
+        try:
+            while chunk := raw.read1(65536, decode_content=True):
+                body += chunk
+                if time.monotonic() > deadline:
+                    raw.close()
+                    raise self.requests.exceptions.ReadTimeout(
+                        f"Stripe's response took longer than {self._timeout} s")
+        except Exception as exc:  # noqa: BLE001 - the library classifies (retry or not)
+            raw.close()
+            self._handle_request_error(exc)
+        raw.release_conn()
+        return bytes(body), status, response_headers
+
+
 def client(settings: StripeSettings) -> stripe.StripeClient:
     """A StripeClient for these settings (cached: it holds a keep-alive HTTP session)."""
     with _clients_lock:
@@ -90,7 +122,7 @@ def client(settings: StripeSettings) -> stripe.StripeClient:
                 settings.api_key,
                 base_addresses={"api": settings.api_base.rstrip("/")},
                 max_network_retries=settings.max_network_retries,
-                http_client=stripe.RequestsClient(timeout=settings.timeout),
+                http_client=DeadlineRequestsClient(timeout=settings.timeout),
             )
             _clients[settings] = found
         return found

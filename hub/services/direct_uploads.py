@@ -91,6 +91,10 @@ def receive_direct_upload(file_id: uuid.UUID, token: str, chunks: Iterable[bytes
         delete_quietly(current_storage(), file.storage_key)
         raise ValidationFailed(f"Expected {expected} bytes, received {size}.",
                                details={"expected_size": expected, "size": size})
+    # The URL carries no login; the bytes are on behalf of whoever presigned it.
+    audit.record(audit.Actor(file.tenant_id, file.created_by, file.created_by_api_key),
+                 "file.received", "file", file.id, {"size": size})
+    db.session.commit()
     return file
 
 

@@ -1,12 +1,13 @@
 """Fixtures for the OWASP API Top 10 tests: two tenants with one of every object,
 so each test can aim one tenant's caller at the other's ids.
 
-A new resource (files, payments, connections) adds its objects in `Tenant.build`
-and its routes to the tables in `tests/security/routes.py`; the table-driven tests
-then cover it, and the OpenAPI walks fail until it is listed.
+A new resource adds its objects in `build_tenant` and its routes to the tables in
+`tests/security/routes.py`; the table-driven tests then cover it, and the OpenAPI
+walks fail until it is listed.
 """
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +16,14 @@ import pytest
 
 from hub.extensions import db
 from tests.helpers import Account
+from tests.payments.conftest import WEBHOOK_SECRET
 
 DEMO_JOB = {"type": "demo.sleep", "payload": {"seconds": 1}}
 HOOK_URL = "http://127.0.0.1:9/hook"  # nothing listens: no worker runs in these tests anyway
+SOURCE_URL = "http://127.0.0.1:9/items"  # a connection's source; never fetched here
+# Stripe "configured" so the payment routes answer; none of the calls made here reach it.
+STRIPE = {"STRIPE_API_KEY": "sk_test_security_" + "k" * 16, "STRIPE_API_BASE": "http://127.0.0.1:9",
+          "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @dataclass
@@ -77,7 +83,29 @@ def build_tenant(app, register, add_user) -> Tenant:
         "url": HOOK_URL, "events": ["job.succeeded"]}), 201)
     ids["endpoint"], tenant.secrets["webhook"] = endpoint["id"], endpoint["secret"]
     ids["delivery"] = make_delivery(app, tenant.tenant_id, endpoint["id"], job_status="failed")
+    ids["file"] = _data(owner.post("/api/v1/files", data={"file": (io.BytesIO(b"hello\n"), "a.txt",
+                                                                    "text/plain")},
+                                   content_type="multipart/form-data"), 201)["id"]
+    presigned = _data(owner.post("/api/v1/files/presign", json={
+        "filename": "b.txt", "content_type": "text/plain", "size": 6}), 201)
+    ids["pending_file"], tenant.secrets["upload_url"] = presigned["file"]["id"], presigned["upload"]["url"]
+    ids["invoice"] = _data(owner.post("/api/v1/invoices", json={
+        "number": "INV-" + uuid.uuid4().hex[:6], "customer_ref": "c-1", "amount": 1250,
+        "currency": "eur", "due_date": "2026-11-30"}), 201)["id"]
+    ids["reconciliation"] = _data(owner.post("/api/v1/payments/reconciliations", json={
+        "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}), 202)["reconciliation_id"]
+    ids["stripe_link"] = _data(owner.post("/api/v1/payments/stripe-links", json={
+        "kind": "customer", "stripe_id": "cus_" + uuid.uuid4().hex[:14]}), 201)["id"]
+    ids["connection"] = _data(owner.post("/api/v1/connections", json={
+        "connector": "rest", "name": "Shop", "config": {"url": SOURCE_URL},
+        "credentials": {"token": "sk-connection-secret"}}), 201)["id"]
     return tenant
+
+
+@pytest.fixture(autouse=True)
+def stripe_configured(app, monkeypatch) -> None:
+    for name, value in STRIPE.items():
+        monkeypatch.setitem(app.config, name, value)
 
 
 @pytest.fixture

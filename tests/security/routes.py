@@ -24,6 +24,26 @@ BOLA: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): ("endpoint", None),
     ("GET", "/api/v1/webhook-deliveries/{delivery_id}"): ("delivery", None),
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): ("delivery", None),
+    ("GET", "/api/v1/files/{file_id}"): ("file", None),
+    ("DELETE", "/api/v1/files/{file_id}"): ("file", None),
+    ("GET", "/api/v1/files/{file_id}/download"): ("file", None),
+    # The victim's file has no thumbnail (no worker processed it): the owner gets 404 too,
+    # so this case shows only that the route does not answer differently for a stranger.
+    ("GET", "/api/v1/files/{file_id}/thumbnail"): ("file", None),
+    ("POST", "/api/v1/files/{file_id}/complete"): ("pending_file", None),
+    ("GET", "/api/v1/invoices/{invoice_id}"): ("invoice", None),
+    ("GET", "/api/v1/payments/reconciliations/{rec_id}"): ("reconciliation", None),
+    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): ("stripe_link", None),
+    ("GET", "/api/v1/connections/{connection_id}"): ("connection", None),
+    ("PATCH", "/api/v1/connections/{connection_id}"): ("connection", {"name": "Pwned"}),
+    ("DELETE", "/api/v1/connections/{connection_id}"): ("connection", None),
+    ("POST", "/api/v1/connections/{connection_id}/sync"): ("connection", None),
+    ("GET", "/api/v1/connections/{connection_id}/records"): ("connection", None),
+}
+# Routes authorised by a signed URL instead of a login: -> the object kind. The
+# attacker's own valid URL aimed at the victim's id must be refused (403).
+SIGNED_URL_ROUTES: dict[tuple[str, str], str] = {
+    ("PUT", "/api/v1/files/{file_id}/content"): "pending_file",
 }
 # Objects reached through a route of another kind (an email is a job).
 BOLA_EXTRA = [("GET", "/api/v1/jobs/{job_id}", "email_job"),
@@ -37,12 +57,18 @@ READ_BACK = {
     "email_job": "/api/v1/jobs/{id}",
     "endpoint": "/api/v1/webhook-endpoints/{id}",
     "delivery": "/api/v1/webhook-deliveries/{id}",
+    "file": "/api/v1/files/{id}",
+    "pending_file": "/api/v1/files/{id}",
+    "invoice": "/api/v1/invoices/{id}",
+    "reconciliation": "/api/v1/payments/reconciliations/{id}",
+    "connection": "/api/v1/connections/{id}",
 }
 
 # API5: operations a member may use although others on the same path are
 # admin-only; every other operation that documents a 403 must refuse a member.
 MEMBER_ALLOWED_WITH_403: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/register"),  # its 403 is "sign-up disabled", not a role check
+    ("PUT", "/api/v1/files/{file_id}/content"),  # its 403 is a bad signed URL, not a role check
 }
 
 # Audit (item 2): every state-changing operation -> the audit action it writes.
@@ -66,4 +92,20 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "webhook_endpoint.secret_rotated",
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): "webhook_delivery.replayed",
     ("POST", "/api/v1/emails"): "email.queued",
+    ("POST", "/api/v1/files"): "file.uploaded",
+    ("POST", "/api/v1/files/presign"): "file.presigned",
+    ("PUT", "/api/v1/files/{file_id}/content"): "file.received",
+    ("POST", "/api/v1/files/{file_id}/complete"): "file.uploaded",
+    ("DELETE", "/api/v1/files/{file_id}"): "file.deleted",
+    ("POST", "/api/v1/invoices"): "invoice.created",
+    ("POST", "/api/v1/payments/reconciliations"): "reconciliation.requested",
+    ("POST", "/api/v1/payments/stripe-links"): "stripe_link.created",
+    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): "stripe_link.deleted",
+    ("POST", "/api/v1/connections"): "connection.created",
+    ("PATCH", "/api/v1/connections/{connection_id}"): "connection.updated",
+    ("DELETE", "/api/v1/connections/{connection_id}"): "connection.deleted",
+    ("POST", "/api/v1/connections/{connection_id}/sync"): "connection.sync_requested",
+    # Stripe's call, not a user's: the event inbox (stripe_events) is its record, and
+    # what applying it changes is done by a job.
+    ("POST", "/api/v1/webhooks/stripe"): None,
 }

@@ -96,3 +96,26 @@ def test_every_outbound_call_in_the_hub_goes_through_a_timeout():
     assert offenders == []
     assert 0 < outbound.DEFAULT_TIMEOUT <= 60
     assert 'timeout=cfg["MAIL_TIMEOUT"]' in (ROOT / "hub" / "services" / "email.py").read_text()
+
+
+def test_a_stalling_stripe_is_a_temporary_error_within_its_timeout(peer):
+    """The stripe library is given STRIPE_TIMEOUT_SECONDS; a Stripe that never answers (or
+    drips) becomes a retryable error for the job, not a held worker."""
+    from hub.integrations import stripe_api
+
+    settings = stripe_api.StripeSettings(api_key="sk_test_" + "x" * 24, max_network_retries=0,
+                                         api_base=f"http://127.0.0.1:{peer.port}", timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(stripe_api.StripeTemporaryError):
+        stripe_api.retrieve(settings, "charge", "ch_1")
+    assert time.monotonic() - started < 15
+
+
+def test_s3_clients_have_explicit_timeouts_and_bounded_retries():
+    """boto3's defaults are 60 s connect and read; the hub's client says what it wants."""
+    from hub.integrations.storage.s3 import S3Storage
+
+    config = S3Storage("bucket", endpoint_url="http://127.0.0.1:9", region="us-east-1",
+                       access_key_id="k", secret_access_key="s").client.meta.config
+    assert config.connect_timeout <= 10 and config.read_timeout <= 60
+    assert config.retries["total_max_attempts"] <= 5

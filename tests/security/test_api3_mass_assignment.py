@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.helpers import PASSWORD
-from tests.security.conftest import HOOK_URL
+from tests.security.conftest import HOOK_URL, SOURCE_URL
 
 FORBIDDEN_FIELDS = {"tenant_id": str(uuid.uuid4()), "is_staff": True, "status": "succeeded",
                     "id": str(uuid.uuid4()), "created_by": str(uuid.uuid4()), "attempts": 99,
@@ -30,6 +30,18 @@ WRITES = [
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint}", lambda: {"description": "d"},
      "/api/v1/webhook-endpoints/{endpoint}"),
     ("POST", "/api/v1/emails", lambda: {"to": ["a@example.com"], "subject": "s", "text": "t"}, None),
+    ("POST", "/api/v1/files/presign", lambda: {"filename": "a.txt", "content_type": "text/plain",
+                                               "size": 3}, None),
+    ("POST", "/api/v1/invoices", lambda: {"number": "INV-" + uuid.uuid4().hex[:6], "customer_ref": "c",
+                                          "amount": 5, "currency": "eur", "due_date": "2026-12-01"}, None),
+    ("POST", "/api/v1/payments/reconciliations", lambda: {"from": "2026-10-01T00:00:00Z",
+                                                          "to": "2026-10-02T00:00:00Z"}, None),
+    ("POST", "/api/v1/payments/stripe-links", lambda: {"kind": "customer",
+                                                       "stripe_id": "cus_" + uuid.uuid4().hex[:10]}, None),
+    ("POST", "/api/v1/connections", lambda: {"connector": "rest", "name": "C",
+                                             "config": {"url": SOURCE_URL}}, None),
+    ("PATCH", "/api/v1/connections/{connection}", lambda: {"name": "Renamed"},
+     "/api/v1/connections/{connection}"),
 ]
 
 
@@ -69,6 +81,9 @@ def test_secrets_are_shown_once_and_never_read_back(tenant):
     listed = str(owner.get("/api/v1/api-keys").get_json()) + str(
         owner.get(f"/api/v1/webhook-endpoints/{victim.ids['endpoint']}").get_json()) + str(
         owner.get("/api/v1/webhook-endpoints").get_json()) + str(owner.get("/api/v1/users").get_json())
+    listed += str(owner.get("/api/v1/connections").get_json()) + str(
+        owner.get(f"/api/v1/connections/{victim.ids['connection']}").get_json())
     assert victim.secrets["api_key"] not in listed
+    assert "sk-connection-secret" not in listed
     assert victim.secrets["webhook"] not in listed
     assert "password" not in listed

@@ -18,7 +18,7 @@ def test_every_list_caps_its_page_size(openapi, tenant):
     assert len(lists) >= 6
     for path, _op in lists:
         path = path.format(user_id=tenant.ids["user"], job_id=tenant.ids["job"],
-                           endpoint_id=tenant.ids["endpoint"])
+                           endpoint_id=tenant.ids["endpoint"], connection_id=tenant.ids["connection"])
         assert_error(tenant.owner.get(path + "?per_page=101"), 422, "VALIDATION_ERROR")
         assert tenant.owner.get(path + "?per_page=100").status_code == 200, path
 

@@ -39,3 +39,26 @@ def test_an_endpoint_cannot_be_moved_inside_later(guarded, register):
     resp = guarded.patch(f"/api/v1/webhook-endpoints/{endpoint_id}", headers=owner.headers,
                          json={"url": "http://169.254.169.254/"})
     assert_error(resp, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_connector_source_urls_to_internal_addresses_are_422(guarded, register, url):
+    owner = register()
+    resp = guarded.post("/api/v1/connections", headers=owner.headers,
+                        json={"connector": "rest", "name": "Inside", "config": {"url": url}})
+    assert_error(resp, 422, "VALIDATION_ERROR")
+
+
+def test_a_connection_cannot_be_moved_inside_later(guarded, register):
+    owner = register()
+    created = guarded.post("/api/v1/connections", headers=owner.headers,
+                           json={"connector": "rest", "name": "Out", "config": {"url": "http://8.8.8.8/items"}})
+    assert created.status_code == 201, created.get_json()
+    connection_id = created.get_json()["data"]["id"]
+    for connector_config in ({"url": "http://169.254.169.254/latest/meta-data/"},
+                             {"url": "http://[::1]:6379/"}):
+        resp = guarded.patch(f"/api/v1/connections/{connection_id}", headers=owner.headers,
+                             json={"config": connector_config})
+        assert_error(resp, 422, "VALIDATION_ERROR")
+    assert guarded.get(f"/api/v1/connections/{connection_id}", headers=owner.headers
+                       ).get_json()["data"]["config"]["url"] == "http://8.8.8.8/items"

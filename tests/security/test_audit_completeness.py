@@ -7,14 +7,17 @@ added here and to AUDITED in routes.py.
 """
 from __future__ import annotations
 
+import io
 import uuid
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from hub.extensions import db
 from hub.models import AuditEvent
 from tests.helpers import PASSWORD
-from tests.security.conftest import HOOK_URL, operations
+from tests.payments.conftest import event_body, sign
+from tests.security.conftest import HOOK_URL, SOURCE_URL, operations
 from tests.security.routes import AUDITED
 
 
@@ -62,7 +65,55 @@ CALLS = {
         f"/api/v1/webhook-deliveries/{t.ids['delivery']}/replay"), t.owner.user["id"], t.ids["delivery"]),
     ("POST", "/api/v1/emails"): lambda t, c: (t.owner.post("/api/v1/emails", json={
         "to": ["a@example.com"], "subject": "s", "text": "t"}), t.owner.user["id"], "created"),
+    ("POST", "/api/v1/files"): lambda t, c: (t.owner.post("/api/v1/files", data={
+        "file": (io.BytesIO(b"x,y\n"), "c.csv", "text/csv")}, content_type="multipart/form-data"),
+        t.owner.user["id"], "created"),
+    ("POST", "/api/v1/files/presign"): lambda t, c: (t.owner.post("/api/v1/files/presign", json={
+        "filename": "d.txt", "content_type": "text/plain", "size": 2}), t.owner.user["id"], None),
+    ("PUT", "/api/v1/files/{file_id}/content"): lambda t, c: (c.put(
+        _local(t.secrets["upload_url"]), data=b"world\n", content_type="text/plain"),
+        t.owner.user["id"], t.ids["pending_file"]),
+    ("POST", "/api/v1/files/{file_id}/complete"): lambda t, c: (t.owner.post(
+        f"/api/v1/files/{t.ids['pending_file']}/complete"), t.owner.user["id"], t.ids["pending_file"]),
+    ("DELETE", "/api/v1/files/{file_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/files/{t.ids['file']}"), t.owner.user["id"], t.ids["file"]),
+    ("POST", "/api/v1/invoices"): lambda t, c: (t.owner.post("/api/v1/invoices", json={
+        "number": "INV-" + uuid.uuid4().hex[:6], "customer_ref": "c", "amount": 10, "currency": "usd",
+        "due_date": "2026-12-01"}), t.owner.user["id"], "created"),
+    ("POST", "/api/v1/payments/reconciliations"): lambda t, c: (t.owner.post(
+        "/api/v1/payments/reconciliations", json={"from": "2026-10-01T00:00:00Z",
+                                                  "to": "2026-10-02T00:00:00Z"}),
+        t.owner.user["id"], None),
+    ("POST", "/api/v1/payments/stripe-links"): lambda t, c: (t.owner.post(
+        "/api/v1/payments/stripe-links",
+        json={"kind": "account", "stripe_id": "acct_" + uuid.uuid4().hex[:12]}),
+        t.owner.user["id"], "created"),
+    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/payments/stripe-links/{t.ids['stripe_link']}"), t.owner.user["id"], t.ids["stripe_link"]),
+    ("POST", "/api/v1/connections"): lambda t, c: (t.owner.post("/api/v1/connections", json={
+        "connector": "rest", "name": "Another", "config": {"url": SOURCE_URL}}),
+        t.owner.user["id"], "created"),
+    ("PATCH", "/api/v1/connections/{connection_id}"): lambda t, c: (t.owner.patch(
+        f"/api/v1/connections/{t.ids['connection']}", json={"name": "Renamed"}),
+        t.owner.user["id"], t.ids["connection"]),
+    ("POST", "/api/v1/connections/{connection_id}/sync"): lambda t, c: (t.owner.post(
+        f"/api/v1/connections/{t.ids['connection']}/sync"), t.owner.user["id"], t.ids["connection"]),
+    ("DELETE", "/api/v1/connections/{connection_id}"): lambda t, c: (t.owner.delete(
+        f"/api/v1/connections/{t.ids['connection']}"), t.owner.user["id"], t.ids["connection"]),
+    ("POST", "/api/v1/webhooks/stripe"): lambda t, c: (_stripe_event(c), None, None),
 }
+
+
+def _local(url: str) -> str:
+    """The path and query of an absolute upload URL, for the test client."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def _stripe_event(client):
+    body = event_body("customer.created", {"id": "cus_" + uuid.uuid4().hex[:12], "object": "customer"})
+    return client.post("/api/v1/webhooks/stripe", data=body, content_type="application/json",
+                       headers={"Stripe-Signature": sign(body)})
 
 
 def _writes(openapi):

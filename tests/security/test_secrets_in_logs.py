@@ -1,10 +1,14 @@
-"""Secrets never reach the logs: passwords, tokens, API keys, webhook secrets."""
+"""Secrets never reach the logs: passwords, tokens, API keys, webhook secrets, connector
+credentials, Stripe keys."""
 from __future__ import annotations
 
 import logging
 
 from tests.helpers import PASSWORD
-from tests.security.conftest import HOOK_URL
+from tests.payments.conftest import WEBHOOK_SECRET, event_body, sign
+from tests.security.conftest import HOOK_URL, SOURCE_URL, STRIPE
+
+CONNECTOR_TOKEN = "sk-connector-" + "t" * 20
 
 
 def test_no_secret_is_logged(app, client, register, caplog):
@@ -19,6 +23,14 @@ def test_no_secret_is_logged(app, client, register, caplog):
                        json={"url": HOOK_URL, "events": ["job.failed"]}).get_json()["data"]
     rotated = client.post(f"/api/v1/webhook-endpoints/{hook['id']}/rotate-secret",
                           headers=headers).get_json()["data"]["secret"]
+    connection = client.post("/api/v1/connections", headers=headers, json={
+        "connector": "rest", "name": "Shop", "config": {"url": SOURCE_URL},
+        "credentials": {"token": CONNECTOR_TOKEN}}).get_json()["data"]
+    client.patch(f"/api/v1/connections/{connection['id']}", headers=headers,
+                 json={"credentials": {"token": CONNECTOR_TOKEN + "-2"}})
+    event = event_body("customer.created", {"id": "cus_logcheck", "object": "customer"})
+    client.post("/api/v1/webhooks/stripe", data=event, content_type="application/json",
+                headers={"Stripe-Signature": sign(event)})
     client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD + "!"})  # a failure
     new = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh}"}).get_json()
     client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh}"})  # reuse: warned
@@ -29,7 +41,9 @@ def test_no_secret_is_logged(app, client, register, caplog):
     assert caplog.records, "nothing was captured: the test would prove nothing"
     secrets = {"password": PASSWORD, "access token": access, "refresh token": refresh,
                "api key": key, "webhook secret": hook["secret"], "rotated secret": rotated,
-               "new access": new["data"]["access_token"]}
+               "new access": new["data"]["access_token"], "connector credentials": CONNECTOR_TOKEN,
+               "Stripe API key": STRIPE["STRIPE_API_KEY"], "Stripe webhook secret": WEBHOOK_SECRET,
+               "Stripe signature": sign(event).split("v1=")[1]}
     for name, value in secrets.items():
         assert value not in logged, f"the {name} was logged"
         # Nor its signature part alone (a token logged truncated is still a credential).

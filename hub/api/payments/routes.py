@@ -23,7 +23,7 @@ from hub.api.payments.schemas import (
 from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 from hub.models import Job
 from hub.models.payment import Reconciliation
-from hub.services import invoices, quotas, reconciliation, stripe_settings
+from hub.services import audit, invoices, quotas, reconciliation, stripe_settings
 
 invoices_blp = HubBlueprint("invoices", __name__, url_prefix="/invoices",
                             description="The tenant's invoices and what Stripe says about them.")
@@ -95,6 +95,8 @@ class Reconciliations(MethodView):
         rec = reconciliation.create(p.tenant_id, data["from_"], data["to"],
                                     created_by=p.user.id if p.user else None,
                                     api_key_id=p.api_key.id if p.api_key else None)
+        audit.record(p.actor, "reconciliation.requested", "reconciliation", rec.id,
+                     {"from": data["from_"].isoformat(), "to": data["to"].isoformat()})
         job = jobs.get_job(rec.job_id, p.tenant_id)
         rec_id = rec.id
         jobs.commit()
