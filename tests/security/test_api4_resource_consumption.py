@@ -8,7 +8,7 @@ import pytest
 from hub import create_app
 from hub.extensions import db
 from hub.models import Tenant
-from tests.helpers import PASSWORD, assert_error
+from tests.helpers import assert_error
 from tests.security.conftest import operations
 
 
@@ -58,16 +58,3 @@ def test_job_creation_is_limited_per_tenant_tier(app, register, tier, rate):
     finally:
         app.config["JOB_TIER_LIMITS"] = saved
 
-
-def test_failed_logins_are_throttled_per_account(app, client, register):
-    owner = register()
-    app.config["LOGIN_RATE_LIMIT_ACCOUNT"] = "3 per minute"
-    try:
-        for _ in range(3):
-            bad = client.post("/api/v1/auth/login", json={"email": owner.email, "password": "x" * 12})
-            assert bad.status_code == 401
-        limited = client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
-        assert_error(limited, 429, "RATE_LIMITED")
-        assert "Retry-After" in limited.headers
-    finally:
-        app.config["LOGIN_RATE_LIMIT_ACCOUNT"] = "1000 per minute"

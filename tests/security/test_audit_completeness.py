@@ -8,7 +8,9 @@ added here and to AUDITED in routes.py.
 from __future__ import annotations
 
 import io
+import re
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -25,6 +27,53 @@ def _new_email() -> str:
     return f"a-{uuid.uuid4().hex[:8]}@example.com"
 
 
+def _by_owner(method: str, template: str, obj: str | None, body: Any = None):
+    """A call by the tenant's owner; `obj` names the object in `t.ids` whose id fills the
+    path and which the event must name ("created": the new object; None: not checked)."""
+    def call(t, c):
+        path = re.sub(r"\{\w+_id\}", lambda _m: t.ids[obj], template)
+        payload = body() if callable(body) else body
+        resp = t.owner.client.open(path, method=method, headers=t.owner.headers,
+                                   **({"json": payload} if payload is not None else {}))
+        return resp, t.owner.user["id"], t.ids.get(obj, obj)
+    return call
+
+
+# (method, path) -> (object, body) of a call by the owner (see _by_owner).
+BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
+    ("POST", "/api/v1/users"): ("created", lambda: {"email": _new_email(), "name": "U",
+                                                    "password": PASSWORD}),
+    ("PATCH", "/api/v1/users/{user_id}"): ("user", {"name": "Renamed"}),
+    ("DELETE", "/api/v1/users/{user_id}"): ("user", None),
+    ("POST", "/api/v1/api-keys"): ("created", {"name": "k"}),
+    ("DELETE", "/api/v1/api-keys/{key_id}"): ("api_key", None),
+    ("POST", "/api/v1/jobs"): ("created", {"type": "demo.sleep", "payload": {"seconds": 0}}),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): ("job", None),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): ("finished_job", None),
+    ("POST", "/api/v1/webhook-endpoints"): ("created", {"url": HOOK_URL, "events": ["job.failed"]}),
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): ("endpoint", {"description": "d"}),
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): ("endpoint", None),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): ("endpoint", None),
+    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): ("delivery", None),
+    ("POST", "/api/v1/emails"): ("created", {"to": ["a@example.com"], "subject": "s", "text": "t"}),
+    ("POST", "/api/v1/files/presign"): (None, {"filename": "d.txt", "content_type": "text/plain", "size": 2}),
+    ("POST", "/api/v1/files/{file_id}/complete"): ("pending_file", None),
+    ("DELETE", "/api/v1/files/{file_id}"): ("file", None),
+    ("POST", "/api/v1/invoices"): ("created", lambda: {
+        "number": "INV-" + uuid.uuid4().hex[:6], "customer_ref": "c", "amount": 10, "currency": "usd",
+        "due_date": "2026-12-01"}),
+    ("POST", "/api/v1/payments/reconciliations"): (None, {"from": "2026-10-01T00:00:00Z",
+                                                          "to": "2026-10-02T00:00:00Z"}),
+    ("POST", "/api/v1/payments/stripe-links"): ("created", lambda: {
+        "kind": "account", "stripe_id": "acct_" + uuid.uuid4().hex[:12]}),
+    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): ("stripe_link", None),
+    ("POST", "/api/v1/connections"): ("created", {"connector": "rest", "name": "Another",
+                                                  "config": {"url": SOURCE_URL}}),
+    ("PATCH", "/api/v1/connections/{connection_id}"): ("connection", {"name": "Renamed"}),
+    ("POST", "/api/v1/connections/{connection_id}/sync"): ("connection", None),
+    ("DELETE", "/api/v1/connections/{connection_id}"): ("connection", None),
+}
+
 # (method, path) -> call(t, client) returning (response, expected actor user id, object id or None)
 CALLS = {
     ("POST", "/api/v1/auth/register"): lambda t, c: (c.post("/api/v1/auth/register", json={
@@ -35,72 +84,14 @@ CALLS = {
         "Authorization": f"Bearer {t.owner.refresh}"}), None, None),
     ("POST", "/api/v1/auth/logout"): lambda t, c: (t.member.post("/api/v1/auth/logout"),
                                                     t.member.user["id"], t.member.user["id"]),
-    ("POST", "/api/v1/users"): lambda t, c: (t.owner.post("/api/v1/users", json={
-        "email": _new_email(), "name": "U", "password": PASSWORD}), t.owner.user["id"], "created"),
-    ("PATCH", "/api/v1/users/{user_id}"): lambda t, c: (t.owner.patch(
-        f"/api/v1/users/{t.ids['user']}", json={"name": "Renamed"}), t.owner.user["id"], t.ids["user"]),
-    ("DELETE", "/api/v1/users/{user_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/users/{t.ids['user']}"), t.owner.user["id"], t.ids["user"]),
-    ("POST", "/api/v1/api-keys"): lambda t, c: (t.owner.post("/api/v1/api-keys", json={"name": "k"}),
-                                                 t.owner.user["id"], "created"),
-    ("DELETE", "/api/v1/api-keys/{key_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/api-keys/{t.ids['api_key']}"), t.owner.user["id"], t.ids["api_key"]),
-    ("POST", "/api/v1/jobs"): lambda t, c: (t.owner.post("/api/v1/jobs", json={
-        "type": "demo.sleep", "payload": {"seconds": 0}}), t.owner.user["id"], "created"),
-    ("POST", "/api/v1/jobs/{job_id}/cancel"): lambda t, c: (t.owner.post(
-        f"/api/v1/jobs/{t.ids['job']}/cancel"), t.owner.user["id"], t.ids["job"]),
-    ("POST", "/api/v1/jobs/{job_id}/retry"): lambda t, c: (t.owner.post(
-        f"/api/v1/jobs/{t.ids['finished_job']}/retry"), t.owner.user["id"], t.ids["finished_job"]),
-    ("POST", "/api/v1/webhook-endpoints"): lambda t, c: (t.owner.post("/api/v1/webhook-endpoints", json={
-        "url": HOOK_URL, "events": ["job.failed"]}), t.owner.user["id"], "created"),
-    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): lambda t, c: (t.owner.patch(
-        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}", json={"description": "d"}),
-        t.owner.user["id"], t.ids["endpoint"]),
-    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}"), t.owner.user["id"], t.ids["endpoint"]),
-    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): lambda t, c: (t.owner.post(
-        f"/api/v1/webhook-endpoints/{t.ids['endpoint']}/rotate-secret"),
-        t.owner.user["id"], t.ids["endpoint"]),
-    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): lambda t, c: (t.owner.post(
-        f"/api/v1/webhook-deliveries/{t.ids['delivery']}/replay"), t.owner.user["id"], t.ids["delivery"]),
-    ("POST", "/api/v1/emails"): lambda t, c: (t.owner.post("/api/v1/emails", json={
-        "to": ["a@example.com"], "subject": "s", "text": "t"}), t.owner.user["id"], "created"),
     ("POST", "/api/v1/files"): lambda t, c: (t.owner.post("/api/v1/files", data={
         "file": (io.BytesIO(b"x,y\n"), "c.csv", "text/csv")}, content_type="multipart/form-data"),
         t.owner.user["id"], "created"),
-    ("POST", "/api/v1/files/presign"): lambda t, c: (t.owner.post("/api/v1/files/presign", json={
-        "filename": "d.txt", "content_type": "text/plain", "size": 2}), t.owner.user["id"], None),
     ("PUT", "/api/v1/files/{file_id}/content"): lambda t, c: (c.put(
         _local(t.secrets["upload_url"]), data=b"world\n", content_type="text/plain"),
         t.owner.user["id"], t.ids["pending_file"]),
-    ("POST", "/api/v1/files/{file_id}/complete"): lambda t, c: (t.owner.post(
-        f"/api/v1/files/{t.ids['pending_file']}/complete"), t.owner.user["id"], t.ids["pending_file"]),
-    ("DELETE", "/api/v1/files/{file_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/files/{t.ids['file']}"), t.owner.user["id"], t.ids["file"]),
-    ("POST", "/api/v1/invoices"): lambda t, c: (t.owner.post("/api/v1/invoices", json={
-        "number": "INV-" + uuid.uuid4().hex[:6], "customer_ref": "c", "amount": 10, "currency": "usd",
-        "due_date": "2026-12-01"}), t.owner.user["id"], "created"),
-    ("POST", "/api/v1/payments/reconciliations"): lambda t, c: (t.owner.post(
-        "/api/v1/payments/reconciliations", json={"from": "2026-10-01T00:00:00Z",
-                                                  "to": "2026-10-02T00:00:00Z"}),
-        t.owner.user["id"], None),
-    ("POST", "/api/v1/payments/stripe-links"): lambda t, c: (t.owner.post(
-        "/api/v1/payments/stripe-links",
-        json={"kind": "account", "stripe_id": "acct_" + uuid.uuid4().hex[:12]}),
-        t.owner.user["id"], "created"),
-    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/payments/stripe-links/{t.ids['stripe_link']}"), t.owner.user["id"], t.ids["stripe_link"]),
-    ("POST", "/api/v1/connections"): lambda t, c: (t.owner.post("/api/v1/connections", json={
-        "connector": "rest", "name": "Another", "config": {"url": SOURCE_URL}}),
-        t.owner.user["id"], "created"),
-    ("PATCH", "/api/v1/connections/{connection_id}"): lambda t, c: (t.owner.patch(
-        f"/api/v1/connections/{t.ids['connection']}", json={"name": "Renamed"}),
-        t.owner.user["id"], t.ids["connection"]),
-    ("POST", "/api/v1/connections/{connection_id}/sync"): lambda t, c: (t.owner.post(
-        f"/api/v1/connections/{t.ids['connection']}/sync"), t.owner.user["id"], t.ids["connection"]),
-    ("DELETE", "/api/v1/connections/{connection_id}"): lambda t, c: (t.owner.delete(
-        f"/api/v1/connections/{t.ids['connection']}"), t.owner.user["id"], t.ids["connection"]),
     ("POST", "/api/v1/webhooks/stripe"): lambda t, c: (_stripe_event(c), None, None),
+    **{(m, p): _by_owner(m, p, obj, body) for (m, p), (obj, body) in BY_OWNER.items()},
 }
 
 
