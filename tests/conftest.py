@@ -215,18 +215,13 @@ def process_logs(service_dir: Path) -> Path:
 @pytest.fixture
 def start_worker(app, base_config, process_logs):
     """Start real Celery worker processes; all are stopped after the test."""
-    from tests.processes import start_worker as start
-    from tests.processes import wait_until
+    from tests.processes import start_ready_worker
 
     started = []
 
     def _start(name: str = "worker", **kw):
-        worker = start(base_config, process_logs, name=f"{name}-{uuid.uuid4().hex[:6]}", **kw)
+        worker = start_ready_worker(app.extensions["celery"], base_config, process_logs, name, **kw)
         started.append(worker)
-        celery_app = app.extensions["celery"]
-        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
         return worker
 
     yield _start

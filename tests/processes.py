@@ -102,3 +102,20 @@ def start_flower(config: dict[str, Any], log_dir: Path, port: int, basic_auth: s
 def start_beat(config: dict[str, Any], log_dir: Path) -> HubProcess:
     cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "beat", "--loglevel=INFO"]
     return HubProcess("beat", cmd, child_env(config), log_dir)
+
+
+def start_ready_worker(celery_app: Any, config: dict[str, Any], log_dir: Path, prefix: str = "worker",
+                       **kw: Any) -> HubProcess:
+    """A worker named `<prefix>-<random>` that has answered a ping (so it consumes already);
+    stopped again if it never does."""
+    import uuid
+
+    worker = start_worker(config, log_dir, name=f"{prefix}-{uuid.uuid4().hex[:6]}", **kw)
+    try:
+        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
+                               for host in reply),
+                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
+    except BaseException:
+        worker.stop()
+        raise
+    return worker

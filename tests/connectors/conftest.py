@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.processes import start_beat, start_worker, wait_until
+from tests.processes import start_beat, start_ready_worker, wait_until
 
 WORKER_SETTINGS = {
     "SYNC_HTTP_BACKOFF_SECONDS": "0.05",
@@ -113,16 +112,10 @@ def source() -> Iterator[Source]:
 
 @pytest.fixture(scope="module")
 def sync_worker(app, base_config, process_logs):
-    name = f"sync-{uuid.uuid4().hex[:6]}"
-    worker = start_worker({**base_config, **WORKER_SETTINGS}, process_logs, name=name)
-    celery_app = app.extensions["celery"]
-    try:
-        wait_until(lambda: any(name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {name} to answer a ping", proc=worker.proc)
-        yield worker
-    finally:
-        worker.stop()
+    worker = start_ready_worker(app.extensions["celery"], {**base_config, **WORKER_SETTINGS},
+                                process_logs, "sync")
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Email tests: a real SMTP server on loopback and a worker that sends to it."""
 from __future__ import annotations
 
-import uuid
 from typing import Any, Iterator
 
 import pytest
@@ -40,18 +39,12 @@ def mail_config(port: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def mail_worker(app, base_config, process_logs, smtp_server):
     """A real Celery worker (one per module) whose MAIL_* settings point at `smtp_server`."""
-    from tests.processes import start_worker, wait_until
+    from tests.processes import start_ready_worker
 
-    worker = start_worker({**base_config, **mail_config(smtp_server.port)}, process_logs,
-                          name=f"mail-worker-{uuid.uuid4().hex[:6]}")
-    celery_app = app.extensions["celery"]
-    try:
-        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
-        yield worker
-    finally:
-        worker.stop()
+    worker = start_ready_worker(app.extensions["celery"], {**base_config, **mail_config(smtp_server.port)},
+                                process_logs, "mail-worker")
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -101,18 +100,14 @@ def backend(request, app, base_config, process_logs) -> Iterator[Backend]:
     if request.param == "local":
         yield Backend("local", app, base_config, request.getfixturevalue("start_worker"))
         return
-    from tests.processes import start_worker
+    from tests.processes import start_ready_worker
 
     s3_app, config = request.getfixturevalue("s3_app"), request.getfixturevalue("s3_config")
     started = []
 
     def start():
-        worker = start_worker(config, process_logs, name=f"s3-worker-{uuid.uuid4().hex[:6]}")
+        worker = start_ready_worker(s3_app.extensions["celery"], config, process_logs, "s3-worker")
         started.append(worker)
-        celery_app = s3_app.extensions["celery"]
-        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
         return worker
 
     yield Backend("s3", s3_app, config, start)

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.payments.fake_stripe import FakeStripe
-from tests.processes import start_worker, wait_until
+from tests.processes import start_ready_worker
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 
@@ -39,13 +39,9 @@ def payments_worker(app, base_config, stripe_config, process_logs):
     started = []
 
     def _start():
-        name = f"payments-{uuid.uuid4().hex[:6]}"
-        worker = start_worker({**base_config, **stripe_config}, process_logs, name=name)
+        worker = start_ready_worker(app.extensions["celery"], {**base_config, **stripe_config},
+                                    process_logs, "payments")
         started.append(worker)
-        celery_app = app.extensions["celery"]
-        wait_until(lambda: any(name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {name} to answer a ping", proc=worker.proc)
         return worker
 
     yield _start

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import start_beat, start_worker, wait_until
+from tests.processes import start_beat, start_ready_worker, wait_until
 
 # The worker's settings: a schedule of ~1 s waits (same length as the spec's, so
 # the attempt budget is the same 8), every retry parked in the database for the
@@ -125,16 +125,10 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def webhook_worker(app, base_config, process_logs):
     """One real worker (all queues) for the module, with WORKER_SETTINGS."""
-    name = f"webhooks-{uuid.uuid4().hex[:6]}"
-    worker = start_worker({**base_config, **WORKER_SETTINGS}, process_logs, name=name)
-    celery_app = app.extensions["celery"]
-    try:
-        wait_until(lambda: any(name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {name} to answer a ping", proc=worker.proc)
-        yield worker
-    finally:
-        worker.stop()
+    worker = start_ready_worker(app.extensions["celery"], {**base_config, **WORKER_SETTINGS},
+                                process_logs, "webhooks")
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="module")
