@@ -9,19 +9,16 @@ and the form fields. Same upload → the first answer; another → 409.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, jsonify, request
-from flask_smorest import Blueprint
+from flask import request
 
-from hub.api.access import current_principal
 from hub.api.files.multipart import read_upload_form
 from hub.api.files.schemas import UploadFormSchema
-from hub.api.idempotency import HEADER, MAX_KEY_LENGTH
-from hub.errors import Conflict, ValidationFailed
-from hub.services import files, idempotency
+from hub.api.idempotency import make_idempotent
+from hub.errors import ValidationFailed
+from hub.services import files
 
 
 def _same_upload(first: dict[str, Any], allow_body: Callable[[], None]) -> bool:
@@ -39,49 +36,12 @@ def _same_upload(first: dict[str, Any], allow_body: Callable[[], None]) -> bool:
 
 
 def idempotent_upload(allow_body: Callable[[], None]) -> Callable:
-    """Like `hub.api.idempotency.idempotent`, for a multipart upload view.
+    """`hub.api.idempotency.idempotent` for a multipart upload view: the key is reserved
+    per endpoint and a repeat is compared by `_same_upload`.
 
     `allow_body` raises the request's body limit for the upload before it is read.
     """
-
-    def decorator(fn: Callable) -> Callable:
-        @wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            key = request.headers.get(HEADER)
-            if key is None:
-                return fn(*args, **kwargs)
-            if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-                raise ValidationFailed(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters.",
-                                       details={"fields": {"headers": {HEADER: ["invalid"]}}})
-            tenant_id = current_principal().tenant_id
-            fp = idempotency.fingerprint(request.method, request.path, b"multipart upload")
-            stored = idempotency.begin(tenant_id, key, fp)
-            if stored is not None:
-                if not _same_upload((stored.response or {}).get("data") or {}, allow_body):
-                    raise Conflict("This Idempotency-Key was used with a different upload.",
-                                   details={"idempotency_key": key})
-                replay = jsonify(stored.response)
-                replay.status_code = stored.status_code
-                replay.headers["Idempotent-Replayed"] = "true"
-                return replay
-            try:
-                response = fn(*args, **kwargs)
-            except BaseException:
-                idempotency.release(tenant_id, key)
-                raise
-            if isinstance(response, Response) and 200 <= response.status_code < 300 and response.is_json:
-                idempotency.complete(tenant_id, key, response.status_code, response.get_json())
-            else:
-                idempotency.release(tenant_id, key)
-            return response
-
-        return Blueprint.doc(
-            parameters=[{"in": "header", "name": HEADER, "required": False,
-                         "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
-                         "description": "Repeat an upload safely: the same key with the same file "
-                                        "(name, content, fields) within 24 h returns the first "
-                                        "response; another file is 409."}],
-            responses={"409": "CONFLICT"},
-        )(wrapper)
-
-    return decorator
+    return make_idempotent(
+        lambda: b"multipart upload", same_request=lambda first: _same_upload(first, allow_body),
+        description="Repeat an upload safely: the same key with the same file (name, content, "
+                    "fields) within 24 h returns the first response; another file is 409.")
