@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from localservices import PostgresServer, RedisServer  # noqa: E402
 
 from hub import create_app  # noqa: E402
-from hub.extensions import db, limiter, redis_client  # noqa: E402
-from tests.helpers import PASSWORD, Account  # noqa: E402
+from hub.extensions import db, redis_client  # noqa: E402
+from tests.helpers import PASSWORD, Account, reconnect_redis  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +86,7 @@ def redis_down(app, redis_server: RedisServer | None):
             redis_server.start()
             # Flask-Limiter re-probes a dead backend with exponential backoff;
             # the next test should not run on its in-memory fallback.
-            limiter._storage_dead = False
+            reconnect_redis(app)
 
     return outage
 

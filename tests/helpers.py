@@ -49,3 +49,15 @@ def assert_error(resp, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["message"], str) and body["message"]
     assert body["meta"]["request_id"] == resp.headers["X-Request-ID"]
     return body
+
+
+def reconnect_redis(app) -> None:
+    """After Redis restarted under this process: drop the pools' dead connections and end
+    Flask-Limiter's in-memory fallback, so the next tests neither fail their first command
+    nor split their rate-limit counts between memory and Redis."""
+    from hub.extensions import limiter, redis_client
+
+    with app.app_context():
+        limiter.storage.get_connection().connection_pool.disconnect()
+        redis_client().connection_pool.disconnect()
+    limiter._storage_dead = False

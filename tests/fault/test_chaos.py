@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import chaos  # noqa: E402
 
+from tests.helpers import reconnect_redis  # noqa: E402
+
 # About 1.5 minutes here; the room is for a machine busy with other test runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 
@@ -26,7 +28,7 @@ def test_jobs_survive_one_fault_of_each_kind_exactly_once(app, base_config, proc
         report = chaos.run(rig, jobs=150, plan=chaos.SHORT_PLAN, finish_timeout=150)
     finally:
         rig.stop()
-        _fresh_redis_connections(app)
+        reconnect_redis(app)
     print("\n".join(report.lines()))
     assert report.accepted == report.submitted == 150, report.lines()
     assert report.succeeded == 150 and report.lost == 0, report.lines()
@@ -36,14 +38,3 @@ def test_jobs_survive_one_fault_of_each_kind_exactly_once(app, base_config, proc
     assert set(report.recoveries) == {"worker", "redis", "postgres", "api"}
     assert report.responses.get("409", 0) == 0, "a retried submission was locked out"
 
-
-def _fresh_redis_connections(app) -> None:
-    """Redis was restarted under this process's pools: drop their dead connections, so the
-    next tests' first commands do not fail and flip the rate limiter to its in-memory
-    fallback (which would split their counts between memory and Redis)."""
-    from hub.extensions import limiter, redis_client
-
-    with app.app_context():
-        limiter.storage.get_connection().connection_pool.disconnect()
-        redis_client().connection_pool.disconnect()
-    limiter._storage_dead = False

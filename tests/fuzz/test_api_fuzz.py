@@ -27,9 +27,11 @@ SERVER_ERRORS_DOCUMENTED = ("/health/ready", "/api/v1/payments/")
 # for these operations only the check that schema-valid data is accepted is off;
 # server errors, response schemas and the rejection of invalid data still apply.
 # Likewise uploads (form fields are JSON text checked on arrival), presigned uploads
-# (names and types sanitised), invoices (ISO currencies) and Stripe links (id
-# prefixes per kind).
-SEMANTIC_BODIES = {("POST", "/api/v1/emails"), ("POST", "/api/v1/webhook-endpoints"),
+# (names and types sanitised), invoices (ISO currencies), Stripe links (id
+# prefixes per kind) and jobs (`run_at` at most a year from now, which a schema
+# cannot say).
+SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/emails"),
+                   ("POST", "/api/v1/webhook-endpoints"),
                    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"), ("POST", "/api/v1/files"),
                    ("POST", "/api/v1/files/presign"), ("POST", "/api/v1/invoices"),
                    ("POST", "/api/v1/payments/stripe-links")}

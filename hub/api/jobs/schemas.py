@@ -11,7 +11,8 @@ class JobCreateSchema(ma.Schema):
                              metadata={"description": "Checked against the type's JSON schema "
                                                       "(GET /jobs/types)."})
     run_at = UTCDateTimeField(load_default=None, allow_none=True,
-                              metadata={"description": "Start no earlier than this (UTC, with offset)."})
+                              metadata={"description": "Start no earlier than this (UTC, with offset); "
+                                                       "at most a year ahead, else 422."})
     notify = ma.fields.Boolean(load_default=False,
                                metadata={"description": "Email me when the job finishes."})
 
