@@ -9,6 +9,7 @@
 import flower from "./screens/flower.js";
 import files from "./screens/files/index.js";
 import jobs from "./screens/jobs/index.js";
+import reconciliations from "./screens/reconciliations/index.js";
 import webhooks from "./screens/webhooks/index.js";
 
-export default [jobs, files, webhooks, flower];
+export default [jobs, files, reconciliations, webhooks, flower];
