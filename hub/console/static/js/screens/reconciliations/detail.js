@@ -7,7 +7,7 @@ import { FINISHED, followJob } from "../../follow.js";
 import { formAlert } from "../../forms.js";
 import { progressBar, setProgress } from "../jobs/widgets.js";
 import { reportSections } from "./report.js";
-import { periodText, recStatusBadge } from "./widgets.js";
+import { periodText, recStatusBadge, triggerText } from "./widgets.js";
 
 const RUNNING = new Set(["queued", "running"]);
 
@@ -32,7 +32,7 @@ export async function renderReconciliation(main, [recId]) {
     h("dt", { text: "Progress" }), h("dd", {}, progress),
     h("dt", { text: "Message" }), message,
     h("dt", { text: "Period" }), h("dd", { class: "rec-period", text: periodText(rec.from, rec.to) }),
-    h("dt", { text: "Started by" }), h("dd", { text: rec.trigger }),
+    h("dt", { text: "Started by" }), h("dd", { text: triggerText(rec.trigger) }),
     rec.payout_id ? [h("dt", { text: "Payout" }), h("dd", {}, h("code", { text: rec.payout_id }))] : null,
     h("dt", { text: "Created" }), h("dd", {}, timeEl(rec.created_at)),
     h("dt", { text: "Finished" }), finished,

@@ -11,7 +11,7 @@ import { clearErrors, field, formAlert, showError } from "../../forms.js";
 import { on, onConnect } from "../../live.js";
 import { navigate } from "../../router.js";
 import { renderReconciliation } from "./detail.js";
-import { lastMonth, nextDay, periodText, recStatusBadge, resultText } from "./widgets.js";
+import { lastMonth, nextDay, periodText, recStatusBadge, resultText, triggerText } from "./widgets.js";
 
 const PER_PAGE = 20;
 const JOB_TYPE = "payments.reconcile";
@@ -76,7 +76,7 @@ async function renderReconciliations(main, _params, ctx) {
   const layout = h("div", { class: "jobs-layout" },
     h("section", { class: "card", "aria-labelledby": "run-title" },
       h("h2", { id: "run-title", text: "Run a reconciliation" }),
-      h("p", { class: "hint", text: "Matches the period's Stripe payments to your invoices." }),
+      h("p", { class: "hint run-hint", text: "Matches the period's Stripe payments to your invoices." }),
       runForm(ctx)),
     h("section", { class: "card", "aria-labelledby": "recs-title" },
       h("h2", { id: "recs-title", text: "Past reconciliations" }),
@@ -91,7 +91,7 @@ async function renderReconciliations(main, _params, ctx) {
       h("td", { "data-label": "Status", class: "rec-status-cell" }, recStatusBadge(rec.status)),
       h("td", { "data-label": "Result", class: "job-message", text: resultText(rec.report)
         || (rec.error && rec.error.message) || (rec.job && rec.job.message) || "" }),
-      h("td", { "data-label": "Started by", text: rec.trigger }),
+      h("td", { "data-label": "Started by", text: triggerText(rec.trigger) }),
       h("td", { "data-label": "Created" }, timeEl(rec.created_at)));
   }
 

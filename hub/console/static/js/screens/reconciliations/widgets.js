@@ -75,6 +75,14 @@ export function resultText(report) {
   return `${(report.matched || {}).count || 0} matched · ${issues} to look at`;
 }
 
+const TRIGGERS = { api: "you (API or console)", nightly: "the nightly schedule", payout: "a Stripe payout",
+  job: "a payments.reconcile job" };
+
+/** Who or what started a run, from its `trigger`. */
+export function triggerText(trigger) {
+  return TRIGGERS[trigger] || trigger;
+}
+
 export function recStatusBadge(status) {
   return h("span", { class: `status status-${status} rec-status`, text: status });
 }
