@@ -115,8 +115,12 @@ export function showError(form, err, fieldErrors = err && err.fieldErrors) {
 
 // --- forms from JSON Schema -------------------------------------------------
 
+// Words that read as initialisms in a label ("api_base" → "API base").
+const INITIALISMS = new Set(["api", "id", "url", "uri", "csv", "json", "http", "https", "ssl", "tls"]);
+
 function humanize(name) {
-  const words = name.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim();
+  const words = name.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim()
+    .split(/\s+/).map((w) => (INITIALISMS.has(w.toLowerCase()) ? w.toUpperCase() : w)).join(" ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
