@@ -21,7 +21,10 @@ TOKEN = "tok-console-" + "q" * 20
 
 
 def create(page):
-    with page.expect_response(lambda r: r.request.method == "POST" and CONNECTIONS_POST.search(r.url)) as info:
+    def is_post(r) -> bool:
+        return r.request.method == "POST" and bool(CONNECTIONS_POST.search(r.url))
+
+    with page.expect_response(is_post) as info:
         page.get_by_role("button", name="Create connection").click()
     return info.value
 

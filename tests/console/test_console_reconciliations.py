@@ -92,7 +92,8 @@ def test_run_watch_and_read_the_report_with_its_chart(page, hub_user, worker, fa
     assert info.value.request.all_headers().get("idempotency-key")
     expect(page).to_have_url(re.compile(f"#/reconciliations/{rec_id}$"))
     expect(page.locator(".rec-status")).to_have_text("succeeded", timeout=60_000)
-    expect(page.get_by_role("progressbar", name="Progress of the reconciliation")).to_have_attribute("value", "100")
+    progress = page.get_by_role("progressbar", name="Progress of the reconciliation")
+    expect(progress).to_have_attribute("value", "100")
     expect(page.locator(".rec-period")).to_have_text("Oct 1, 2026 – Oct 31, 2026 (UTC)")
 
     resp = requests.get(f"{user.base}/api/v1/payments/reconciliations/{rec_id}", headers=user.headers,
