@@ -80,7 +80,8 @@ def worker(app, console_config: dict[str, Any], process_logs: Path) -> Iterator[
 @pytest.fixture
 def page(browser, hub_url: str) -> Iterator[Any]:
     """A fresh browser context and page; fails the test on script errors or CSP violations."""
-    context = browser.new_context(base_url=hub_url, viewport={"width": 1280, "height": 800})
+    # A fixed locale: tests read amounts and dates as the page formats them.
+    context = browser.new_context(base_url=hub_url, viewport={"width": 1280, "height": 800}, locale="en-US")
     context.set_default_timeout(20_000)
     pg = context.new_page()
     problems: list[str] = []

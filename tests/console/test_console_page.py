@@ -17,6 +17,7 @@ from tests.helpers import assert_error
 ROOT = Path(__file__).resolve().parents[2]
 HTML_SINKS = re.compile(r"\.(inner|outer)HTML\s*[+]?=|insertAdjacentHTML\(|document\.write")
 OWN_FILES = [p for p in STATIC_DIR.rglob("*") if p.is_file() and "vendor" not in p.parts]
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # a name for createElementNS, never fetched
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:
@@ -71,7 +72,7 @@ def test_every_module_import_and_page_asset_exists():
 
 def test_console_loads_nothing_from_elsewhere_and_builds_no_html_from_strings():
     for path in OWN_FILES:
-        text = path.read_text()
+        text = path.read_text().replace(f'"{SVG_NAMESPACE}"', "")
         assert not re.search(r"https?://", text), f"{path.name} names an outside URL"
         assert not HTML_SINKS.search(text), f"{path.name} builds HTML from a string"
 

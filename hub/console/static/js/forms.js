@@ -115,8 +115,12 @@ export function showError(form, err, fieldErrors = err && err.fieldErrors) {
 
 // --- forms from JSON Schema -------------------------------------------------
 
+// Words that read as initialisms in a label ("api_base" → "API base").
+const INITIALISMS = new Set(["api", "id", "url", "uri", "csv", "json", "http", "https", "ssl", "tls"]);
+
 function humanize(name) {
-  const words = name.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim();
+  const words = name.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim()
+    .split(/\s+/).map((w) => (INITIALISMS.has(w.toLowerCase()) ? w.toUpperCase() : w)).join(" ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -134,7 +138,7 @@ function rangeHint(prop) {
   return "";
 }
 
-function propertyField(path, name, prop, required) {
+function propertyField(path, name, prop, required, secret = false) {
   const label = prop.title || humanize(name);
   const type = mainType(prop);
   const hint = [prop.description, rangeHint(prop)].filter(Boolean).join(" ") || undefined;
@@ -157,6 +161,11 @@ function propertyField(path, name, prop, required) {
       if (el.validity.badInput) throw new Error("Enter a number.");
       return el.value === "" ? undefined : Number(el.value);
     };
+  } else if (type === "string" && secret) {
+    // A credential: typed, never prefilled, not offered to the password manager's autofill.
+    wrapper = field({ ...base, type: "password", attrs: { maxlength: prop.maxLength,
+      autocomplete: "new-password", spellcheck: "false" } });
+    read = (el) => (el.value === "" ? undefined : el.value);
   } else if (type === "string") {
     const inputType = { email: "email", uri: "url" }[prop.format] || "text";
     wrapper = field({ ...base, type: inputType, attrs: { maxlength: prop.maxLength, value: prop.default } });
@@ -181,13 +190,18 @@ function propertyField(path, name, prop, required) {
  * Fields for an object described by `schema`, with paths `<prefix>.<name>`.
  * Returns {nodes, read()}; read() gives {value, errors} where errors are the
  * checks the browser can make (required, numbers, JSON) in the hub's shape.
+ * Options: `secret` (string fields are password inputs, never prefilled),
+ * `title` and `description` of the JSON box shown for a schema without fields.
  */
-export function schemaFields(schema, prefix) {
+export function schemaFields(schema, prefix, { secret = false, title = "Payload",
+  description = "JSON object matching the job type's schema." } = {}) {
   const props = schema && schema.type === "object" ? schema.properties : null;
+  if (!props && schema && schema.type === "object" && schema.additionalProperties === false) {
+    return { nodes: [], read: () => ({ value: {}, errors: {} }) }; // an object that takes nothing
+  }
   if (!props || schema.oneOf || schema.anyOf || schema.allOf) {
     // A schema we do not turn into fields: the whole payload as JSON.
-    const whole = propertyField(prefix, prefix, { type: "object", title: "Payload",
-      description: "JSON object matching the job type's schema." }, false);
+    const whole = propertyField(prefix, prefix, { type: "object", title, description }, false);
     return {
       nodes: [whole.wrapper],
       read() {
@@ -204,7 +218,7 @@ export function schemaFields(schema, prefix) {
   const entries = Object.entries(props);
   const ordered = [...entries.filter(([n]) => required.has(n)), ...entries.filter(([n]) => !required.has(n))];
   const fields = ordered.map(([name, prop]) =>
-    propertyField(`${prefix}.${name}`, name, prop || {}, required.has(name)));
+    propertyField(`${prefix}.${name}`, name, prop || {}, required.has(name), secret));
   return {
     nodes: fields.map((f) => f.wrapper),
     read() {

@@ -6,9 +6,11 @@
 // A module is {id, nav: [{label, href, external?}], routes: [{path, title,
 // render}], visible?(ctx)}. render(main, params, ctx) fills <main> and may
 // return a cleanup function; ctx has user, tenant, config, notify(message).
+import connections from "./screens/connections/index.js";
 import flower from "./screens/flower.js";
 import files from "./screens/files/index.js";
 import jobs from "./screens/jobs/index.js";
+import reconciliations from "./screens/reconciliations/index.js";
 import webhooks from "./screens/webhooks/index.js";
 
-export default [jobs, files, webhooks, flower];
+export default [jobs, files, reconciliations, connections, webhooks, flower];
