@@ -3,7 +3,7 @@ a real hub under gunicorn and a real worker, started once per module.
 
 The browser is the distribution's (/usr/bin/chromium, installed by `make test`
 through scripts/localservices.py); Playwright never downloads one. gunicorn
-and the worker are the same processes as the `live_server` and `start_worker`
+and the worker are the same processes as the `live_server` and `start_ready_worker`
 fixtures start, kept for the whole module so each test costs seconds; every
 test still starts from empty tables (tests/conftest.py's `_clean_state`) and a
 fresh browser context (its own sessionStorage).
@@ -20,7 +20,7 @@ import requests
 from localservices import free_port
 
 from tests.helpers import PASSWORD
-from tests.processes import ROOT, start_gunicorn, start_worker, wait_until
+from tests.processes import ROOT, start_gunicorn, start_ready_worker, wait_until
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -65,16 +65,9 @@ def hub_url(app, console_config: dict[str, Any], process_logs: Path) -> Iterator
 @pytest.fixture(scope="module")
 def worker(app, console_config: dict[str, Any], process_logs: Path) -> Iterator[Any]:
     """A real Celery worker on every queue, for the whole module."""
-    name = f"console-{uuid.uuid4().hex[:6]}"
-    proc = start_worker(console_config, process_logs, name=name)
-    try:
-        celery_app = app.extensions["celery"]
-        wait_until(lambda: any(name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {name} to answer a ping", proc=proc.proc)
-        yield proc
-    finally:
-        proc.stop()
+    proc = start_ready_worker(app.extensions["celery"], console_config, process_logs, "console")
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture
