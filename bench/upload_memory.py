@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from localservices import RedisServer, free_port  # noqa: E402
 
-GUNICORN = [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "--threads", "64",
-            "-w", "1"]
+# The Procfile's command (gunicorn.conf.py), with one worker process: its RSS is
+# what one upload costs, whatever WEB_CONCURRENCY a deployment runs.
+GUNICORN = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
 MB = 1024 * 1024
 BOUNDARY = "bench-boundary-7d9f2c"
 
@@ -88,7 +89,8 @@ class Server:
         self.port = free_port()
         self.log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen([*GUNICORN, "-b", f"127.0.0.1:{self.port}", app], cwd=ROOT,
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+                                     env={**env, "WEB_CONCURRENCY": "1"}, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         self.worker_pid = self._wait_for_worker()
 
     def _wait_for_worker(self) -> int:
@@ -291,7 +293,7 @@ def report(results: dict[str, dict[str, Any]], size: int) -> None:
     def mb(n: float) -> str:
         return f"{n / MB:8.1f}"
 
-    print(f"\nAPI process RSS (MB) during one {size // MB} MB upload (gunicorn gthread, 1 worker)")
+    print(f"\nAPI process RSS (MB) during one {size // MB} MB upload (gunicorn.conf.py, 1 worker)")
     print(f"{'receiver':32} {'before':>8} {'peak':>8} {'after':>8} {'growth':>8} "
           f"{'growth/file':>11} {'MB/s':>7}")
     for name, r in results.items():
