@@ -203,7 +203,8 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
     return {
         "TESTING": cfg["HUB_ENV"] == "testing",
         "SQLALCHEMY_DATABASE_URI": cfg["DATABASE_URL"],
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections idle for a while are pinged before use (hub.extensions.ping_when_idle).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=cfg["JWT_ACCESS_TOKEN_MINUTES"]),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=cfg["JWT_REFRESH_TOKEN_DAYS"]),
         "JWT_TOKEN_LOCATION": ["headers"],
