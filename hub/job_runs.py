@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -64,32 +64,41 @@ def _update_returning(*where: Any, **values: Any) -> Job | None:
                               ).scalar_one_or_none()
 
 
-def _step(where: tuple[Any, ...], values: dict[str, Any], kind: str, message: Any = None,
+def _step(run: JobRun, values: dict[str, Any], kind: str, message: str | None = None,
           data: dict[str, Any] | None = None, *, alone: bool = False) -> tuple[Job | None, bool]:
-    """A step of the job: its row's compare-and-set and the event that records it.
+    """A step of the running attempt: its row's compare-and-set and the event that records it.
 
-    Returns the row as written (None if `where` no longer matches) and whether
-    it is already committed: with `alone`, a step with nothing else to commit
-    commits itself in one round trip on PostgreSQL (hub/job_steps.py).
-    Otherwise it joins the session's transaction and the caller commits.
-    `message` is the event's text, or a function of the new row (`_started`).
+    Returns the row as written (None if this attempt no longer owns the job)
+    and whether it is already committed: with `alone`, a step with nothing
+    else to commit commits itself in one round trip on PostgreSQL
+    (hub/job_steps.py). Otherwise it joins the session's transaction and the
+    caller commits.
     """
     if job_steps.supported():
-        stmt = job_steps.statement(where, values, kind, message, data)
-        if alone and job_steps.session_idle():
-            return job_steps.run_alone(stmt), True
-        return job_steps.run_in_session(stmt), False
-    job = _update_returning(*where, **values)
+        return job_steps.step(job_steps.OWNED, {"w_id": run.job_id, "w_token": run.lease_token},
+                              values, kind, message, data, alone=alone)
+    job = _update_returning(*_owned(run), **values)
     if job is not None:
-        add_event(job, kind, message(job) if callable(message) else message, data)
+        add_event(job, kind, message, data)
     return job, False
 
 
-def _started(row: Any) -> Any:
-    """The claim event's text, from the claimed row (a Job, or its columns in SQL)."""
-    if isinstance(row, Job):
-        return f"attempt {row.attempts} of {row.max_attempts} started"
-    return func.concat("attempt ", row.attempts, " of ", row.max_attempts, " started")
+def _claim_step(job_id: uuid.UUID, now: datetime, values: dict[str, Any],
+                worker: str) -> tuple[Job | None, bool]:
+    """The claim's compare-and-set (a due queued or retrying job) and its event."""
+    due = now + timedelta(seconds=1)
+    if job_steps.supported():
+        return job_steps.step(job_steps.CLAIM, {"w_id": job_id, "w_due": due}, values, "transition",
+                              data={"worker": worker}, claim_message=True, alone=True)
+    job = _update_returning(
+        Job.id == job_id, Job.status.in_(("queued", "retrying")),
+        (Job.next_attempt_at.is_(None)) | (Job.next_attempt_at <= due),
+        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
+        **values)
+    if job is not None:
+        add_event(job, "transition", f"attempt {job.attempts} of {job.max_attempts} started",
+                  data={"worker": worker})
+    return job, False
 
 
 def _finish_step(job: Job, committed: bool) -> None:
@@ -106,14 +115,9 @@ def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
     cancelled, running elsewhere, or not due yet)."""
     now = utcnow()
     token = str(uuid.uuid4())
-    job, committed = _step(
-        (Job.id == job_id, Job.status.in_(("queued", "retrying")),
-         (Job.next_attempt_at.is_(None)) | (Job.next_attempt_at <= now + timedelta(seconds=1))),
-        dict(status="running", attempts=Job.attempts + 1, lease_token=token,
-             lease_expires_at=now + _lease(), worker=worker, message="running",
-             next_attempt_at=None, updated_at=now,
-             started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime()))),
-        "transition", _started, {"worker": worker}, alone=True)
+    job, committed = _claim_step(job_id, now, dict(
+        status="running", lease_token=token, lease_expires_at=now + _lease(), worker=worker,
+        message="running", next_attempt_at=None, updated_at=now), worker)
     if job is None:
         job = db.session.get(Job, job_id)
         if job is not None and job.status in ("queued", "retrying") and job.dispatched_at is not None:
@@ -152,7 +156,7 @@ def record_progress(run: JobRun, percent: int, message: str | None) -> None:
                               "lease_expires_at": now + _lease()}
     if message is not None:
         values["message"] = message[:500]
-    job, committed = _step(_owned(run), values, "progress", alone=True)
+    job, committed = _step(run, values, "progress", alone=True)
     if job is None:
         raise _lost_or_cancelled(run)
     _finish_step(job, committed)
@@ -176,7 +180,7 @@ def succeed(run: JobRun, result: Any) -> None:
     now = utcnow()
     # In the session's transaction: the handler's own writes and whatever the
     # event's listeners queue commit with the success, or not at all.
-    job, _ = _step(_owned(run), dict(
+    job, _ = _step(run, dict(
         status="succeeded", progress=100, message="succeeded", result=result, error=None,
         finished_at=now, updated_at=now, lease_token=None, lease_expires_at=None),
         "transition", "succeeded")
@@ -200,8 +204,8 @@ def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
         values = dict(status="failed", message="failed", error=error, finished_at=now)
         note = f"attempt {run.attempt} failed; no attempts left" if retry_in is not None \
             else f"attempt {run.attempt} failed permanently"
-    job, _ = _step(_owned(run), dict(updated_at=now, lease_token=None, lease_expires_at=None,
-                                     **values), "transition", note,
+    job, _ = _step(run, dict(updated_at=now, lease_token=None, lease_expires_at=None, **values),
+                   "transition", note,
                    {"error": error, "retry_in": retry_in if values["status"] == "retrying" else None})
     if job is None:
         raise _lost_or_cancelled(run)

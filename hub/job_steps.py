@@ -6,21 +6,27 @@ data-modifying CTE does both: `UPDATE jobs ... RETURNING` feeds `INSERT INTO
 job_events ... SELECT`, atomically, in a single round trip. A step that has no
 other work to commit with it runs that statement in autocommit mode, so it
 costs no BEGIN and no COMMIT either: one round trip instead of four or more.
+The statements are built once per shape and take every value as a bound
+parameter (building a CTE over the jobs table cost more CPU than running it).
 Other databases (SQLite in development) take the ORM path in hub/job_runs.py.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, insert, literal, select, update
+from sqlalchemy import Select, String, and_, bindparam, func, insert, null, or_, select, update
 
 from hub.envelope import current_request_id
 from hub.extensions import db
 from hub.models import Job, JobEvent, utcnow
-from hub.models.base import UTCDateTime
 
 _EVENT_COLUMNS = ("job_id", "kind", "status", "progress", "message", "attempt", "data",
                   "request_id", "created_at")
+CLAIM, OWNED = "claim", "owned"
+# The event's text: the row's new message, the step's own text, or the claim's.
+ROW_MESSAGE, STEP_MESSAGE, CLAIM_MESSAGE = "row", "step", "claim"
 
 
 def supported() -> bool:
@@ -34,51 +40,71 @@ def session_idle() -> bool:
     return not (session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
-def statement(where: tuple[Any, ...], values: dict[str, Any], kind: str,
-              message: str | Callable[[Any], ColumnElement] | None = None,
-              data: dict[str, Any] | None = None):
-    """`UPDATE jobs SET values WHERE where RETURNING *`, plus its `job_events` row.
-
-    The event takes the row's new status, progress, attempt and message (or
-    `message`), as `hub.jobs.add_event` does. Selecting from the statement
-    gives the updated row, or nothing if `where` matched no row (and then no
-    event is written either).
-    """
+@functools.lru_cache(maxsize=64)
+def _statement(where: str, keys: tuple[str, ...], nulls: tuple[str, ...], message: str,
+               has_data: bool) -> Select:
+    """The step's statement for one shape: which rows (`claim`: a due queued or retrying
+    job; `owned`: the running attempt holding the lease), which columns it sets
+    (each from the bound parameter `v_<column>`, or SQL NULL for `nulls`: a
+    bound None would be stored as JSON 'null'), and where the event's text
+    and data come from."""
     jobs, events = Job.__table__, JobEvent.__table__
-    row = update(jobs).where(*where).values(**values).returning(*jobs.c).cte("job_step")
-    if message is None:
-        message = row.c.message
-    elif isinstance(message, str):
-        message = literal(message, String())
+    c = jobs.c
+    if where == CLAIM:
+        condition = and_(c.id == bindparam("w_id", type_=c.id.type),
+                         c.status.in_(("queued", "retrying")),
+                         or_(c.next_attempt_at.is_(None),
+                             c.next_attempt_at <= bindparam("w_due", type_=c.next_attempt_at.type)))
+        extra = {"attempts": c.attempts + 1,
+                 "started_at": func.coalesce(c.started_at,
+                                             bindparam("v_updated_at", type_=c.started_at.type))}
     else:
-        message = message(row.c)
+        condition = and_(c.id == bindparam("w_id", type_=c.id.type),
+                         c.lease_token == bindparam("w_token", type_=c.lease_token.type),
+                         c.status == "running")
+        extra = {}
+    values: dict[str, Any] = {key: bindparam(f"v_{key}", type_=c[key].type) for key in keys}
+    values.update(dict.fromkeys(nulls, null()))
+    row = update(jobs).where(condition).values(**values, **extra).returning(*jobs.c).cte("job_step")
+    text = {ROW_MESSAGE: row.c.message,
+            STEP_MESSAGE: bindparam("e_message", type_=String()),
+            CLAIM_MESSAGE: func.concat("attempt ", row.c.attempts, " of ", row.c.max_attempts,
+                                       " started")}[message]
     event = insert(events).from_select(_EVENT_COLUMNS, select(
-        row.c.id, literal(kind, String()), row.c.status, row.c.progress, message, row.c.attempts,
-        literal(data, events.c.data.type),
-        func.coalesce(literal(current_request_id(), String()), row.c.request_id),
-        literal(utcnow(), UTCDateTime()))).cte("job_step_event")
+        row.c.id, bindparam("e_kind", type_=String()), row.c.status, row.c.progress, text,
+        row.c.attempts, bindparam("e_data", type_=events.c.data.type) if has_data else null(),
+        func.coalesce(bindparam("e_request_id", type_=String()), row.c.request_id),
+        bindparam("e_at", type_=events.c.created_at.type))).cte("job_step_event")
     return select(row).add_cte(event)
 
 
+def step(where: str, where_params: dict[str, Any], values: dict[str, Any], kind: str,
+         message: str | None = None, data: dict[str, Any] | None = None, *,
+         claim_message: bool = False, alone: bool = False) -> tuple[Job | None, bool]:
+    """Run one step; the row as written (None if `where` no longer matches) and
+    whether it is committed already (`alone` and nothing else to commit)."""
+    shape = CLAIM_MESSAGE if claim_message else (ROW_MESSAGE if message is None else STEP_MESSAGE)
+    stmt = _statement(where, tuple(sorted(k for k, v in values.items() if v is not None)),
+                      tuple(sorted(k for k, v in values.items() if v is None)), shape, data is not None)
+    params = {**where_params, **{f"v_{k}": v for k, v in values.items() if v is not None},
+              "e_kind": kind, "e_message": message, "e_data": data,
+              "e_request_id": current_request_id(), "e_at": utcnow()}
+    if alone and session_idle():
+        with db.engine.connect() as conn:
+            row = conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                stmt, params).mappings().first()
+        return _as_job(row), True
+    return _as_job(db.session.execute(stmt, params).mappings().first()), False
+
+
 def _as_job(row) -> Job | None:
-    # A detached copy of the row as written: enough for socket payloads and
-    # event data, and never flushed (it is not in any session).
-    return None if row is None else Job(**dict(row))
-
-
-def run_alone(stmt) -> Job | None:
-    """Run a step on its own, committed by the statement itself (autocommit)."""
-    with db.engine.connect() as conn:
-        row = conn.execution_options(isolation_level="AUTOCOMMIT").execute(stmt).mappings().first()
-    return _as_job(row)
-
-
-def run_in_session(stmt) -> Job | None:
-    """Run a step inside the session's transaction; the caller commits."""
-    return _as_job(db.session.execute(stmt).mappings().first())
+    # The row as written, read by attribute like a Job (socket payloads, event
+    # data, a retry's dispatch); a plain namespace, as nothing may flush it.
+    return None if row is None else SimpleNamespace(**row)  # type: ignore[return-value]
 
 
 def read_alone(stmt) -> Any:
     """One read in autocommit mode: the current row, no transaction to open or close."""
     with db.engine.connect() as conn:
         return conn.execution_options(isolation_level="AUTOCOMMIT").execute(stmt).first()
+
