@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.envelope import current_request_id
@@ -197,12 +197,16 @@ def _lock_tenant(tenant_id: uuid.UUID) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
+# Built once: the count runs inside the tenant's lock on every dispatch.
+_IN_FLIGHT_COUNT = text(
+    f"SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = :tenant_id AND {IN_FLIGHT_SQL} "
+    "LIMIT :cap) AS in_flight").bindparams(bindparam("tenant_id", type_=Job.__table__.c.tenant_id.type))
+
+
 def _in_flight(tenant_id: uuid.UUID, cap: int | None = None) -> int:
     """The tenant's jobs holding a slot, counted up to `cap` (enough to compare with a limit)."""
-    query = select(Job.id).where(Job.tenant_id == tenant_id, text(IN_FLIGHT_SQL))
-    if cap is not None:
-        query = query.limit(cap)
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return db.session.scalar(_IN_FLIGHT_COUNT, {"tenant_id": tenant_id,
+                                                "cap": cap if cap is not None else 2**31 - 1}) or 0
 
 
 def _has_slot(tenant_id: uuid.UUID) -> bool:
