@@ -21,6 +21,19 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 # Each WebSocket holds a thread of its process for as long as it is open.
 threads = int(os.environ.get("WEB_THREADS") or 32)
 control_socket_disable = True
+# Import the app once in the master and fork it: every process is ready at the
+# same moment (none left booting while the first takes all the connections) and
+# a restart is quicker. create_app() opens no connection (hub/__init__.py);
+# post_fork makes sure no pooled database connection is shared anyway.
+preload_app = True
+
+
+def post_fork(server, worker):
+    from hub.extensions import db
+    from wsgi import app
+
+    with app.app_context():
+        db.engine.dispose(close=False)
 
 if workers > 1:
     transports = {t.strip() for t in os.environ.get("SOCKETIO_TRANSPORTS", "websocket").split(",")}
