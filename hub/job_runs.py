@@ -164,11 +164,11 @@ def record_progress(run: JobRun, percent: int, message: str | None) -> None:
 
 def check_cancelled(run: JobRun) -> None:
     db.session.rollback()  # read the current row, not this session's snapshot
-    query = select(Job.status, Job.lease_token).where(Job.id == run.job_id)
     if job_steps.supported():
-        row = job_steps.read_alone(query)  # one round trip, no transaction
+        row = job_steps.read_lease(run.job_id)  # one round trip, no transaction
     else:
-        row = db.session.execute(query).one_or_none()
+        row = db.session.execute(select(Job.status, Job.lease_token)
+                                 .where(Job.id == run.job_id)).one_or_none()
         db.session.commit()
     if row is None or row.status == "cancelled":
         raise JobCancelled()

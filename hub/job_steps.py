@@ -103,8 +103,13 @@ def _as_job(row) -> Job | None:
     return None if row is None else SimpleNamespace(**row)  # type: ignore[return-value]
 
 
-def read_alone(stmt) -> Any:
-    """One read in autocommit mode: the current row, no transaction to open or close."""
-    with db.engine.connect() as conn:
-        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(stmt).first()
+_LEASE = select(Job.__table__.c.status, Job.__table__.c.lease_token).where(
+    Job.__table__.c.id == bindparam("w_id", type_=Job.__table__.c.id.type))
 
+
+def read_lease(job_id: Any) -> Any:
+    """The job's status and lease token as committed now: one read in autocommit mode,
+    no transaction to open or close (a Core statement built once, compiled once)."""
+    with db.engine.connect() as conn:
+        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            _LEASE, {"w_id": job_id}).first()
