@@ -28,11 +28,12 @@ SERVER_ERRORS_DOCUMENTED = ("/health/ready", "/api/v1/payments/")
 # server errors, response schemas and the rejection of invalid data still apply.
 # Likewise uploads (form fields are JSON text checked on arrival), presigned uploads
 # (names and types sanitised), invoices (ISO currencies) and Stripe links (id
-# prefixes per kind).
+# prefixes per kind), and jobs (`run_at` at most a year ahead of now, which no
+# JSON schema can state).
 SEMANTIC_BODIES = {("POST", "/api/v1/emails"), ("POST", "/api/v1/webhook-endpoints"),
                    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"), ("POST", "/api/v1/files"),
                    ("POST", "/api/v1/files/presign"), ("POST", "/api/v1/invoices"),
-                   ("POST", "/api/v1/payments/stripe-links")}
+                   ("POST", "/api/v1/payments/stripe-links"), ("POST", "/api/v1/jobs")}
 
 
 def _document() -> dict:
