@@ -17,7 +17,7 @@ COPY hub ./hub
 COPY workers ./workers
 COPY tasks ./tasks
 COPY migrations ./migrations
-COPY celeryconfig.py wsgi.py ./
+COPY celeryconfig.py wsgi.py gunicorn.conf.py ./
 RUN pip install . \
     && mkdir -p /app/instance \
     && chown -R hub:hub /app/instance
@@ -26,5 +26,4 @@ USER hub
 
 EXPOSE 5000
 
-CMD ["gunicorn", "--no-control-socket", "-k", "gthread", "--threads", "64", "-w", "1", \
-     "-b", "0.0.0.0:5000", "wsgi:app"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:5000", "wsgi:app"]

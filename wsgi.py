@@ -1,4 +1,4 @@
-"""WSGI entry point: `gunicorn --no-control-socket -k gthread --threads 64 -w 1 wsgi:app`.
+"""WSGI entry point: `gunicorn -c gunicorn.conf.py wsgi:app` (settings in gunicorn.conf.py).
 
 The same app serves HTTP and Socket.IO (Flask-SocketIO in threading mode).
 """

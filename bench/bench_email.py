@@ -1,6 +1,6 @@
 """How much the hub's SMTP adapter costs over raw smtplib, per message.
 
-    .venv/bin/python bench/bench_email.py [messages]
+    .venv/bin/python bench/bench_email.py [messages] [--json PATH]
 
 Both sides send the same two-part message to the same aiosmtpd server on
 loopback, one SMTP session per message (as the worker does). The raw side
@@ -12,6 +12,8 @@ verdict: SMTP round trips dominate either way.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import smtplib
 import statistics
 import sys
@@ -31,7 +33,7 @@ from tests.email.smtp_sink import SmtpSink  # noqa: E402
 ROUNDS = 5
 
 
-def main(messages: int = 200) -> None:
+def main(messages: int = 200) -> dict:
     sink = SmtpSink(free_port())
     sink.start()
     app = Flask(__name__)
@@ -65,7 +67,16 @@ def main(messages: int = 200) -> None:
     print(f"  raw smtplib  {raw_ms:7.2f} ms/message")
     print(f"  hub adapter  {hub_ms:7.2f} ms/message")
     print(f"  ratio        {hub_ms / raw_ms:7.2f}x")
+    return {"messages_per_side": ROUNDS * (messages // ROUNDS), "raw_ms_per_message": round(raw_ms, 2),
+            "hub_ms_per_message": round(hub_ms, 2), "ratio": round(hub_ms / raw_ms, 3)}
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("messages", nargs="?", type=int, default=200)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    result = main(args.messages)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh)

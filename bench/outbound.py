@@ -1,6 +1,6 @@
 """What the SSRF guard and Standard Webhooks signing cost, against raw urllib3 on loopback.
 
-    .venv/bin/python bench/outbound.py [requests]
+    .venv/bin/python bench/outbound.py [requests] [--json PATH]
 
 Both sides open a fresh connection per request (a webhook attempt does), to
 the same threaded HTTP server on 127.0.0.1, interleaved in rounds so machine
@@ -9,8 +9,9 @@ address checks and URL parsing per request.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +35,7 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def main(n: int) -> None:
+def main(n: int) -> dict:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -66,7 +67,16 @@ def main(n: int) -> None:
     print(f"guarded + signed (outbound): {guarded_ms:.3f} ms/request")
     print(f"ratio guarded/raw:          {guarded_ms / raw_ms:.2f}")
     server.shutdown()
+    return {"requests_per_side": per_round * 10, "raw_ms_per_request": round(raw_ms, 3),
+            "hub_ms_per_request": round(guarded_ms, 3), "ratio": round(guarded_ms / raw_ms, 3)}
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("requests", nargs="?", type=int, default=2000)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    result = main(args.requests)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh)

@@ -1,6 +1,6 @@
 """Sync upsert throughput into PostgreSQL, against a raw `executemany` INSERT of the same rows.
 
-    .venv/bin/python -m bench.sync_upsert [--records 50000] [--page 1000] [--batch 500]
+    .venv/bin/python -m bench.sync_upsert [--records 50000] [--page 1000] [--batch 500] [--json PATH]
 
 Three runs on the same fresh PostgreSQL (bench/stack.py):
 - raw:         psycopg `executemany` of plain INSERTs (no hashing, no conflict handling);
@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=500, help="SYNC_BATCH_SIZE")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     records = _records(args.records)
     with hub_stack() as stack:
@@ -93,6 +94,13 @@ def main() -> int:
     for name, seconds in (("raw executemany INSERT", raw), ("hub upsert, all new", new),
                           ("hub upsert, all unchanged", again)):
         print(f"{name:<32}{n / seconds:>12,.0f}{raw / seconds:>10.2f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"records": n, "page": args.page, "batch": args.batch,
+                       "raw_records_per_s": round(n / raw), "hub_new_records_per_s": round(n / new),
+                       "hub_unchanged_records_per_s": round(n / again),
+                       "ratio_new": round(raw / new, 3), "ratio_unchanged": round(raw / again, 3),
+                       "target_records_per_s": 10_000}, fh)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Memory of the API process during a large upload: `POST /api/v1/files` streams.
 
     .venv/bin/python bench/upload_memory.py [--size-mb 200] [--backends local,s3] [--no-baseline]
+                                            [--json PATH]
 
 Starts what it needs on loopback: a private Redis, a SQLite database in a temp
 dir, the hub under gunicorn exactly as the README runs it, and for `s3`
@@ -32,8 +33,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from localservices import RedisServer, free_port  # noqa: E402
 
-GUNICORN = [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "--threads", "64",
-            "-w", "1"]
+# The Procfile's command (gunicorn.conf.py), with one worker process: its RSS is
+# what one upload costs, whatever WEB_CONCURRENCY a deployment runs.
+GUNICORN = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
 MB = 1024 * 1024
 BOUNDARY = "bench-boundary-7d9f2c"
 
@@ -87,7 +89,8 @@ class Server:
         self.port = free_port()
         self.log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen([*GUNICORN, "-b", f"127.0.0.1:{self.port}", app], cwd=ROOT,
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+                                     env={**env, "WEB_CONCURRENCY": "1"}, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         self.worker_pid = self._wait_for_worker()
 
     def _wait_for_worker(self) -> int:
@@ -256,6 +259,7 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--backends", default="local,s3")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     size = args.size_mb * MB
     results: dict[str, dict[str, Any]] = {}
@@ -274,6 +278,14 @@ def main() -> int:
             redis.stop()
     report(results, size)
     worst = max(r["growth"] for name, r in results.items() if name.startswith("hub"))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"size_mb": args.size_mb, "limit_growth_mb": 50,
+                       "runs": {name: {"growth_mb": round(r["growth"] / MB, 1),
+                                       "peak_mb": round(r["peak"] / MB, 1),
+                                       "mb_per_s": round(size / MB / r["seconds"], 1),
+                                       "exact_peak": r["exact_peak"]}
+                                for name, r in results.items()}}, fh)
     return 0 if worst < 50 * MB else 1
 
 
@@ -281,7 +293,7 @@ def report(results: dict[str, dict[str, Any]], size: int) -> None:
     def mb(n: float) -> str:
         return f"{n / MB:8.1f}"
 
-    print(f"\nAPI process RSS (MB) during one {size // MB} MB upload (gunicorn gthread, 1 worker)")
+    print(f"\nAPI process RSS (MB) during one {size // MB} MB upload (gunicorn.conf.py, 1 worker)")
     print(f"{'receiver':32} {'before':>8} {'peak':>8} {'after':>8} {'growth':>8} "
           f"{'growth/file':>11} {'MB/s':>7}")
     for name, r in results.items():

@@ -35,13 +35,15 @@ def register_extensions(app: Flask) -> None:
     from hub import models  # noqa: F401  (models must be known to SQLAlchemy and Alembic)
     from hub.api.access import register_jwt_callbacks
     from hub.envelope import init_envelope
-    from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate
+    from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate, ping_when_idle
     from hub.jobtypes import load_job_types
     from hub.security_headers import init_security_headers
 
     init_envelope(app)
     init_security_headers(app)
     db.init_app(app)
+    with app.app_context():  # the engine exists now; it connects on first use
+        ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     jwt.init_app(app)
     register_jwt_callbacks()

@@ -163,6 +163,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # Security (hub/security_headers.py): browser origins allowed to call the API
     # and Socket.IO, comma-separated; none by default (the console is same-origin).
     "CORS_ORIGINS": (str, ""),
+    # Engine.IO transports the Socket.IO server accepts; gunicorn.conf.py sets
+    # `websocket` when it runs more than one process (polling needs sticky sessions).
+    "SOCKETIO_TRANSPORTS": (str, "websocket,polling"),
 }
 
 
@@ -200,7 +203,8 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
     return {
         "TESTING": cfg["HUB_ENV"] == "testing",
         "SQLALCHEMY_DATABASE_URI": cfg["DATABASE_URL"],
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections idle for a while are pinged before use (hub.extensions.ping_when_idle).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=cfg["JWT_ACCESS_TOKEN_MINUTES"]),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=cfg["JWT_REFRESH_TOKEN_DAYS"]),
         "JWT_TOKEN_LOCATION": ["headers"],
@@ -265,6 +269,9 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
     if cfg["JOB_LEASE_SECONDS"] < 2:
         raise ConfigError("JOB_LEASE_SECONDS must be at least 2")
+    transports = [t.strip() for t in cfg["SOCKETIO_TRANSPORTS"].split(",") if t.strip()]
+    if not transports or not set(transports) <= {"websocket", "polling"}:
+        raise ConfigError("SOCKETIO_TRANSPORTS must list websocket and/or polling, comma-separated")
 
 
 def check_mail_settings(cfg: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ Redis client and the Celery app are all made from the app's config.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
@@ -16,7 +17,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
 
 # Stable constraint names so Alembic migrations are the same on every database.
@@ -62,6 +63,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# A pooled connection idle longer than this is pinged before use (see ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "hub.idle_since"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, paid only where it can help.
+
+    SQLAlchemy's `pool_pre_ping` costs a round trip on every checkout, and the
+    job pipeline checks a connection out for each of its short transactions.
+    A connection back in the pool for less than a second was just working, so
+    only one idle for longer is pinged; a failed ping drops every pooled
+    connection (a restarted server) and the pool reconnects, as pre-ping does.
+    A database that dies within that second fails the next statement instead,
+    which callers already handle (503 with Retry-After; the ledger re-sends).
+    """
+
+    def stamp(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_connection):
+            raise exc.InvalidatePoolError("the database closed the connection")
+        # The ping opened a transaction (psycopg begins implicitly): end it, so the
+        # connection can still be switched to autocommit (hub/job_steps.py).
+        dbapi_connection.rollback()
+
+    event.listen(engine, "connect", stamp)
+    event.listen(engine, "checkin", stamp)
+    event.listen(engine, "checkout", ping)
 
 
 def redis_client(app: Flask | None = None) -> redis.Redis:

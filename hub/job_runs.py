@@ -12,18 +12,19 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
-from hub import events
+from hub import events, job_steps
 from hub.extensions import db
 from hub.jobs import add_event, commit, dispatch, job_event_data
 from hub.jobtypes import JobCancelled, LeaseLost
 from hub.models import Job, utcnow
-from hub.realtime import emit_job_update
+from hub.models.base import UTCDateTime
+from hub.realtime import JOB_UPDATED, emit, job_rooms, job_update_payload
 
 log = logging.getLogger(__name__)
 
@@ -51,34 +52,84 @@ def _owned(run: JobRun):
     return (Job.id == run.job_id, Job.lease_token == run.lease_token, Job.status == "running")
 
 
+def _update_returning(*where: Any, **values: Any) -> Job | None:
+    """Compare-and-set on one job row; the row as it is now, or None if `where` did not match.
+
+    One round trip: UPDATE ... RETURNING refreshes the Job in the session, so
+    nothing needs reading back before the event row and the socket payload.
+    """
+    stmt = update(Job).where(*where).values(**values).returning(Job)
+    return db.session.execute(stmt, execution_options={"populate_existing": True,
+                                                       "synchronize_session": False}
+                              ).scalar_one_or_none()
+
+
+def _step(run: JobRun, values: dict[str, Any], kind: str, message: str | None = None,
+          data: dict[str, Any] | None = None, *, alone: bool = False) -> tuple[Job | None, bool]:
+    """A step of the running attempt: its row's compare-and-set and the event that records it.
+
+    Returns the row as written (None if this attempt no longer owns the job)
+    and whether it is already committed: with `alone`, a step with nothing
+    else to commit commits itself in one round trip on PostgreSQL
+    (hub/job_steps.py). Otherwise it joins the session's transaction and the
+    caller commits.
+    """
+    if job_steps.supported():
+        return job_steps.step(job_steps.OWNED, {"w_id": run.job_id, "w_token": run.lease_token},
+                              values, kind, message, data, alone=alone)
+    job = _update_returning(*_owned(run), **values)
+    if job is not None:
+        add_event(job, kind, message, data)
+    return job, False
+
+
+def _claim_step(job_id: uuid.UUID, now: datetime, values: dict[str, Any],
+                worker: str) -> tuple[Job | None, bool]:
+    """The claim's compare-and-set (a due queued or retrying job) and its event."""
+    due = now + timedelta(seconds=1)
+    if job_steps.supported():
+        return job_steps.step(job_steps.CLAIM, {"w_id": job_id, "w_due": due}, values, "transition",
+                              data={"worker": worker}, claim_message=True, alone=True)
+    job = _update_returning(
+        Job.id == job_id, Job.status.in_(("queued", "retrying")),
+        (Job.next_attempt_at.is_(None)) | (Job.next_attempt_at <= due),
+        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
+        **values)
+    if job is not None:
+        add_event(job, "transition", f"attempt {job.attempts} of {job.max_attempts} started",
+                  data={"worker": worker})
+    return job, False
+
+
+def _finish_step(job: Job, committed: bool) -> None:
+    """Commit (unless the step did), then tell sockets. The payload is taken before the
+    commit expires the row, so the emit needs no second read of a row just written."""
+    payload, rooms = job_update_payload(job), job_rooms(job)
+    if not committed:
+        db.session.commit()
+    emit(JOB_UPDATED, payload, rooms)
+
+
 def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
     """Start an attempt, or None if the job is not ours to run (finished,
     cancelled, running elsewhere, or not due yet)."""
     now = utcnow()
     token = str(uuid.uuid4())
-    claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status.in_(("queued", "retrying")))
-        .where((Job.next_attempt_at.is_(None)) | (Job.next_attempt_at <= now + timedelta(seconds=1)))
-        .values(status="running", attempts=Job.attempts + 1, lease_token=token,
-                lease_expires_at=now + _lease(), worker=worker, message="running",
-                next_attempt_at=None, updated_at=now)).rowcount
-    job = db.session.get(Job, job_id)
-    if not claimed:
+    job, committed = _claim_step(job_id, now, dict(
+        status="running", lease_token=token, lease_expires_at=now + _lease(), worker=worker,
+        message="running", next_attempt_at=None, updated_at=now), worker)
+    if job is None:
+        job = db.session.get(Job, job_id)
         if job is not None and job.status in ("queued", "retrying") and job.dispatched_at is not None:
             # Delivered early (a stale re-send): back to the outbox until due.
             job.dispatched_at = None
         db.session.commit()
         return None
-    db.session.refresh(job)
-    if job.started_at is None:
-        job.started_at = now
-    add_event(job, "transition", f"attempt {job.attempts} of {job.max_attempts} started",
-              data={"worker": worker})
-    db.session.commit()
-    emit_job_update(job)
-    return JobRun(job_id=job.id, tenant_id=job.tenant_id, type=job.type, payload=dict(job.payload),
-                  attempt=job.attempts, max_attempts=job.max_attempts, request_id=job.request_id,
-                  lease_token=token)
+    run = JobRun(job_id=job.id, tenant_id=job.tenant_id, type=job.type, payload=dict(job.payload),
+                 attempt=job.attempts, max_attempts=job.max_attempts, request_id=job.request_id,
+                 lease_token=token)
+    _finish_step(job, committed)
+    return run
 
 
 def _lost_or_cancelled(run: JobRun) -> Exception:
@@ -105,20 +156,20 @@ def record_progress(run: JobRun, percent: int, message: str | None) -> None:
                               "lease_expires_at": now + _lease()}
     if message is not None:
         values["message"] = message[:500]
-    if not db.session.execute(update(Job).where(*_owned(run)).values(**values)).rowcount:
+    job, committed = _step(run, values, "progress", alone=True)
+    if job is None:
         raise _lost_or_cancelled(run)
-    job = db.session.get(Job, run.job_id)
-    db.session.refresh(job)
-    add_event(job, "progress")
-    db.session.commit()
-    emit_job_update(job)
+    _finish_step(job, committed)
 
 
 def check_cancelled(run: JobRun) -> None:
     db.session.rollback()  # read the current row, not this session's snapshot
-    row = db.session.execute(select(Job.status, Job.lease_token)
-                             .where(Job.id == run.job_id)).one_or_none()
-    db.session.commit()
+    if job_steps.supported():
+        row = job_steps.read_lease(run.job_id)  # one round trip, no transaction
+    else:
+        row = db.session.execute(select(Job.status, Job.lease_token)
+                                 .where(Job.id == run.job_id)).one_or_none()
+        db.session.commit()
     if row is None or row.status == "cancelled":
         raise JobCancelled()
     if row.lease_token != run.lease_token or row.status != "running":
@@ -127,17 +178,18 @@ def check_cancelled(run: JobRun) -> None:
 
 def succeed(run: JobRun, result: Any) -> None:
     now = utcnow()
-    done = db.session.execute(update(Job).where(*_owned(run)).values(
+    # In the session's transaction: the handler's own writes and whatever the
+    # event's listeners queue commit with the success, or not at all.
+    job, _ = _step(run, dict(
         status="succeeded", progress=100, message="succeeded", result=result, error=None,
-        finished_at=now, updated_at=now, lease_token=None, lease_expires_at=None)).rowcount
-    if not done:
+        finished_at=now, updated_at=now, lease_token=None, lease_expires_at=None),
+        "transition", "succeeded")
+    if job is None:
         raise _lost_or_cancelled(run)
-    job = db.session.get(Job, run.job_id)
-    db.session.refresh(job)
-    add_event(job, "transition", "succeeded")
     events.publish(job.tenant_id, "job.succeeded", job_event_data(job))
+    payload, rooms = job_update_payload(job), job_rooms(job)
     commit()  # with whatever the event's listeners queued
-    emit_job_update(job)
+    emit(JOB_UPDATED, payload, rooms)
 
 
 def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
@@ -152,19 +204,17 @@ def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
         values = dict(status="failed", message="failed", error=error, finished_at=now)
         note = f"attempt {run.attempt} failed; no attempts left" if retry_in is not None \
             else f"attempt {run.attempt} failed permanently"
-    done = db.session.execute(update(Job).where(*_owned(run)).values(
-        updated_at=now, lease_token=None, lease_expires_at=None, **values)).rowcount
-    if not done:
+    job, _ = _step(run, dict(updated_at=now, lease_token=None, lease_expires_at=None, **values),
+                   "transition", note,
+                   {"error": error, "retry_in": retry_in if values["status"] == "retrying" else None})
+    if job is None:
         raise _lost_or_cancelled(run)
-    job = db.session.get(Job, run.job_id)
-    db.session.refresh(job)
-    add_event(job, "transition", note,
-              data={"error": error, "retry_in": retry_in if job.status == "retrying" else None})
     if job.status == "failed":
         events.publish(job.tenant_id, "job.failed", job_event_data(job))
+    payload, rooms = job_update_payload(job), job_rooms(job)
     commit()
-    emit_job_update(job)
-    if job.status == "retrying" and retry_in <= current_app.config["JOB_SHORT_RETRY_SECONDS"]:
+    emit(JOB_UPDATED, payload, rooms)
+    if values["status"] == "retrying" and retry_in <= current_app.config["JOB_SHORT_RETRY_SECONDS"]:
         # Short waits ride on a broker countdown; longer ones stay parked in the
         # database for the relay, out of reach of Redis's visibility timeout.
         dispatch(job, countdown=retry_in)
@@ -197,7 +247,9 @@ def recover_expired_leases(batch: int) -> int:
         add_event(job, "transition", f"lease of attempt {job.attempts} expired", data={"error": error})
         if job.status == "failed":
             events.publish(job.tenant_id, "job.failed", job_event_data(job))
+    db.session.flush()
+    updates = [(job_update_payload(job), job_rooms(job)) for job in jobs]
     commit()
-    for job in jobs:
-        emit_job_update(job)
+    for payload, rooms in updates:
+        emit(JOB_UPDATED, payload, rooms)
     return len(jobs)

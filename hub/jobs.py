@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, event, func, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from hub.envelope import current_request_id
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -67,10 +68,24 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
               request_id=current_request_id(), created_by=created_by,
               created_by_api_key=api_key_id, notify=notify)
     db.session.add(job)
+    _mark_pending(job)
     db.session.flush()
     add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
-    db.session.info.setdefault(_PENDING, []).append(job.id)
     return job
+
+
+def _mark_pending(job: Job) -> None:
+    """Queue a job for `commit()`, its broker slot reserved up front if it is due now.
+
+    Reserving in the row as it is written saves an UPDATE inside the tenant's
+    lock; `commit()` confirms the slot under that lock and releases it if the
+    tenant has none free. A transaction committed without `commit()` releases
+    it too (`_release_unconfirmed`), so the relay still sends those jobs.
+    """
+    if job.status in ("queued", "retrying") and (job.next_attempt_at is None
+                                                 or job.next_attempt_at <= utcnow()):
+        job.dispatched_at = utcnow()
+    db.session.info.setdefault(_PENDING, []).append(job.id)
 
 
 def job_event_data(job: Job) -> dict[str, Any]:
@@ -90,26 +105,64 @@ def add_event(job: Job, kind: str, message: str | None = None,
     return event
 
 
-def commit() -> None:
+def commit(*, expire: bool = True) -> None:
     """Commit the session, then hand the jobs created in it to the broker.
 
     Each new job's broker slot is reserved (`dispatched_at`) inside the same
     transaction, so sending after the commit needs no second one. A job whose
     tenant has no free slot, or whose send fails, stays in the outbox for the
-    relay.
+    relay. `expire=False` keeps the session's objects loaded after the commit
+    (they hold exactly what was written), for a caller that only serialises
+    them next and need not read them back.
     """
     pending = [db.session.get(Job, job_id) for job_id in db.session.info.pop(_PENDING, [])]
     pending = [job for job in pending if job is not None]
-    to_send = [job for job in pending if _reserve_new(job)]
-    db.session.flush()
-    updates = [job_update_payload(job) for job in pending]
-    rooms = [job_rooms(job) for job in pending]
-    messages = [Message.of(job) for job in to_send]
-    db.session.commit()
-    for payload, job_rooms_ in zip(updates, rooms, strict=True):
-        emit(JOB_UPDATED, payload, job_rooms_)
+    db.session.flush()  # every row written before any tenant's lock is taken
+    updates = [(job_update_payload(job), job_rooms(job)) for job in pending]
+    reserved = [job for job in pending if job.dispatched_at is not None
+                and job.status in ("queued", "retrying")]
+    released = _confirm_slots(reserved)
+    messages = [Message.of(job) for job in reserved if job.id not in released]
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, expire and session.expire_on_commit
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+    for payload, rooms in updates:
+        emit(JOB_UPDATED, payload, rooms)
     for message in messages:
         _send_or_release(message)
+
+
+def _confirm_slots(reserved: list[Job]) -> set[uuid.UUID]:
+    """Check the slots reserved in this transaction against each tenant's limit, under
+    the tenant's lock (held to the commit, which follows at once). Jobs over the
+    limit give their slot back and wait in the outbox; returns their ids."""
+    by_tenant: dict[uuid.UUID, list[Job]] = {}
+    for job in reserved:
+        by_tenant.setdefault(job.tenant_id, []).append(job)
+    released: set[uuid.UUID] = set()
+    for tenant_id in sorted(by_tenant):  # one lock order everywhere: no deadlocks
+        mine = by_tenant[tenant_id]
+        limit = int(tier_limits(tenant_id)["concurrency"])
+        _lock_tenant(tenant_id)
+        # Our own reservations are in the count (same transaction): at most limit + mine matter.
+        excess = _in_flight(tenant_id, cap=limit + len(mine)) - limit
+        for job in mine[len(mine) - excess:] if excess > 0 else ():
+            log.info("job %s waits for a free slot of its tenant", job.id)
+            job.dispatched_at = None
+            released.add(job.id)
+    return released
+
+
+@event.listens_for(Session, "before_commit")
+def _release_unconfirmed(session: Session) -> None:
+    """Jobs added but committed without `commit()` were never sent: back to the outbox."""
+    for job_id in session.info.pop(_PENDING, None) or ():
+        job = session.get(Job, job_id)
+        if job is not None and job.dispatched_at is not None:
+            job.dispatched_at = None
 
 
 # --- dispatching ------------------------------------------------------------
@@ -144,27 +197,22 @@ def _lock_tenant(tenant_id: uuid.UUID) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def _in_flight(tenant_id: uuid.UUID) -> int:
-    return db.session.scalar(select(func.count()).select_from(Job).where(
-        Job.tenant_id == tenant_id, text(IN_FLIGHT_SQL))) or 0
+# Built once: the count runs inside the tenant's lock on every dispatch.
+_IN_FLIGHT_COUNT = text(
+    f"SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = :tenant_id AND {IN_FLIGHT_SQL} "
+    "LIMIT :cap) AS in_flight").bindparams(bindparam("tenant_id", type_=Job.__table__.c.tenant_id.type))
+
+
+def _in_flight(tenant_id: uuid.UUID, cap: int | None = None) -> int:
+    """The tenant's jobs holding a slot, counted up to `cap` (enough to compare with a limit)."""
+    return db.session.scalar(_IN_FLIGHT_COUNT, {"tenant_id": tenant_id,
+                                                "cap": cap if cap is not None else 2**31 - 1}) or 0
 
 
 def _has_slot(tenant_id: uuid.UUID) -> bool:
     _lock_tenant(tenant_id)
-    return _in_flight(tenant_id) < int(tier_limits(tenant_id)["concurrency"])
-
-
-def _reserve_new(job: Job) -> bool:
-    """Reserve a slot for a job created in this (uncommitted) transaction."""
-    if job.status not in ("queued", "retrying") or job.dispatched_at is not None:
-        return False
-    if job.next_attempt_at is not None and job.next_attempt_at > utcnow():
-        return False  # the relay sends it when due
-    if not _has_slot(job.tenant_id):
-        log.info("job %s waits for a free slot of its tenant", job.id)
-        return False
-    job.dispatched_at = utcnow()
-    return True
+    limit = int(tier_limits(tenant_id)["concurrency"])
+    return _in_flight(tenant_id, cap=limit) < limit
 
 
 def dispatch(job: Job, countdown: float | None = None) -> bool:
@@ -251,7 +299,8 @@ def _dispatch_due(batch: int) -> int:
     slots = {}
     for tenant_id in sorted(by_tenant):
         _lock_tenant(tenant_id)
-        slots[tenant_id] = int(tier_limits(tenant_id)["concurrency"]) - _in_flight(tenant_id)
+        limit = int(tier_limits(tenant_id)["concurrency"])
+        slots[tenant_id] = limit - _in_flight(tenant_id, cap=limit)
     chosen: list[Job] = []
     while any(by_tenant.values()):
         for tenant_id, queue in by_tenant.items():
@@ -333,8 +382,8 @@ def retry(job: Job) -> Job:
     job.dispatched_at = job.lease_token = job.lease_expires_at = None
     job.max_attempts = job.attempts + budget
     add_event(job, "transition", "queued for retry")
-    db.session.info.setdefault(_PENDING, []).append(job.id)
-    commit()
+    _mark_pending(job)
+    commit(expire=False)  # answer the job as queued here, even if a worker already took it
     return job
 
 

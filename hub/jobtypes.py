@@ -127,14 +127,23 @@ class JobType:
     def validate(self, payload: Any) -> dict[str, list[str]]:
         """Field errors of `payload` against the schema (empty when valid)."""
         errors: dict[str, list[str]] = {}
-        validator = jsonschema.Draft202012Validator(self.schema)
-        for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
+        for error in sorted(_validator(self.name, self.schema).iter_errors(payload),
+                            key=lambda e: list(e.path)):
             where = ".".join(str(p) for p in error.absolute_path) or "_schema"
             errors.setdefault(where, []).append(error.message)
         return errors
 
 
 _registry: dict[str, JobType] = {}
+_validators: dict[str, jsonschema.Draft202012Validator] = {}
+
+
+def _validator(name: str, schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """The type's schema validator, built once (every POST /jobs validates a payload)."""
+    validator = _validators.get(name)
+    if validator is None or validator.schema is not schema:
+        validator = _validators[name] = jsonschema.Draft202012Validator(schema)
+    return validator
 
 
 def job_type(name: str, *, schema: dict[str, Any], description: str = "",

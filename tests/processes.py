@@ -88,8 +88,9 @@ def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
 
 
 def start_gunicorn(config: dict[str, Any], log_dir: Path, port: int) -> HubProcess:
-    cmd = [str(BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "--threads", "64",
-           "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    # The command of the Procfile and the Dockerfile: settings in gunicorn.conf.py.
+    cmd = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
+           "wsgi:app"]
     return HubProcess("gunicorn", cmd, child_env(config), log_dir)
 
 

@@ -100,6 +100,7 @@ def register_sockets(app: Flask) -> None:
         message_queue=app.config["REDIS_URL"],
         # Not [] (which turns Engine.IO's origin check off): same host or CORS_ORIGINS.
         cors_allowed_origins=socket_origin_check(app),
+        transports=[t.strip() for t in app.config["SOCKETIO_TRANSPORTS"].split(",") if t.strip()],
         logger=False,
         engineio_logger=False,
     )

@@ -22,7 +22,7 @@ def create(actor: audit.Actor, type_name: str, payload: Any, *, run_at: datetime
     job = jobs.create_job(actor.tenant_id, type_name, payload, run_at=run_at,
                           created_by=actor.user_id, api_key_id=actor.api_key_id, notify=notify)
     audit.record(actor, "job.created", "job", job.id, {"type": type_name})
-    jobs.commit()
+    jobs.commit(expire=False)  # the answer is the job as just written: no read-back
     return job
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from hub import events, jobs
@@ -180,6 +180,12 @@ def replay(actor: audit.Actor, delivery: WebhookDelivery) -> Job:
     return job
 
 
+_ENABLED_ENDPOINTS = select(WebhookEndpoint.__table__.c.id, WebhookEndpoint.__table__.c.events).where(
+    WebhookEndpoint.__table__.c.tenant_id == bindparam("tenant_id",
+                                                       type_=WebhookEndpoint.__table__.c.tenant_id.type),
+    WebhookEndpoint.__table__.c.enabled.is_(True))
+
+
 def queue_deliveries(tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Event listener: a delivery and a job per enabled endpoint subscribed to this event.
 
@@ -188,12 +194,14 @@ def queue_deliveries(tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
     """
     if event_type.startswith("job.") and data.get("type") == DELIVER_JOB:
         return []
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id,
-                                      WebhookEndpoint.enabled.is_(True))).all()
-    subscribed = [e for e in endpoints if event_type in (e.events or [])]
-    if not subscribed:
+    # This runs for every job that finishes: a Core statement built once says
+    # which endpoints want the event; only those are loaded as objects.
+    wanted = [row.id for row in db.session.execute(_ENABLED_ENDPOINTS, {"tenant_id": tenant_id})
+              if event_type in (row.events or [])]
+    if not wanted:
         return []
+    subscribed = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted))
+                                    .order_by(WebhookEndpoint.created_at)).all()
     now = utcnow()
     body = json.dumps({"type": event_type,
                        "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
