@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import http.client
 import json
+import select
 import statistics
 import threading
 import time
@@ -48,6 +49,12 @@ def reset(stack: dict[str, Any]) -> None:
         db.session.commit()
 
 
+def _dropped(sock) -> bool:
+    """True if an idle connection was closed by the server (readable means EOF here)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
 class Poster:
     """One keep-alive HTTP/1.1 connection that POSTs jobs, as a client library would.
 
@@ -62,6 +69,9 @@ class Poster:
         self.conn: http.client.HTTPConnection | None = None
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.conn is not None and self.conn.sock is not None and _dropped(self.conn.sock):
+            self.conn.close()  # the server closed it while idle (keep-alive timeout), as urllib3 checks
+            self.conn = None
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
