@@ -24,9 +24,13 @@ task_track_started = True
 result_expires = 24 * 3600
 broker_connection_retry_on_startup = True
 # Fail fast when Redis is down at publish time: the job ledger keeps the job
-# and the relay dispatches it later, so the API need not wait.
+# and the relay dispatches it later, so the API need not wait. (Publishing
+# follows task_publish_retry_policy below and this timeout.)
 broker_connection_timeout = 2
-broker_connection_max_retries = 1
+# Workers and beat reconnect to the broker until it is back, however long that
+# takes: with a retry limit a Redis restart slower than the limit made the
+# worker exit (seen in the chaos run), which under honcho stops the whole hub.
+broker_connection_max_retries = None
 task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                              "interval_max": 0.5}
