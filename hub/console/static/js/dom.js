@@ -59,3 +59,12 @@ export function randomId() {
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** After a page of a list loaded: the pager's buttons, and the table or its empty note. */
+export function showPage({ prev, next, pager, empty, table }, page, pages, count) {
+  prev.disabled = page <= 1;
+  next.disabled = page >= pages;
+  pager.hidden = pages <= 1;
+  empty.hidden = count > 0;
+  table.hidden = count === 0;
+}

@@ -4,7 +4,7 @@
 // again, so the new records appear without a reload.
 
 import { api, query } from "../../api.js";
-import { h, replaceChildren, timeEl } from "../../dom.js";
+import { h, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { FINISHED, followJob } from "../../follow.js";
 import { formAlert } from "../../forms.js";
 import { canManage, connectionStatus, scheduleText, syncBox, syncButton } from "./widgets.js";
@@ -109,11 +109,7 @@ export async function renderConnection(main, [connectionId], ctx) {
     state.pages = Math.max(1, p.pages || 1);
     replaceChildren(tbody, envelope.data.map(recordRow));
     recordsSummary.textContent = `${p.total || 0} record${p.total === 1 ? "" : "s"} · page ${state.page} of ${state.pages}`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= state.pages;
-    pager.hidden = state.pages <= 1;
-    empty.hidden = tbody.children.length > 0;
-    table.hidden = tbody.children.length === 0;
+    showPage({ prev, next, pager, empty, table }, state.page, state.pages, tbody.children.length);
   }
 
   function go(delta) {

@@ -7,7 +7,7 @@
 // while offline are lost.
 
 import { api, query } from "../../api.js";
-import { h, replaceChildren, timeEl } from "../../dom.js";
+import { h, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { field, formAlert } from "../../forms.js";
 import { on, onConnect } from "../../live.js";
 import { submitForm } from "./submit.js";
@@ -79,11 +79,7 @@ export async function renderJobs(main, _params, ctx) {
   function showSummary() {
     const n = state.total;
     summary.textContent = `${n} job${n === 1 ? "" : "s"} · page ${state.page} of ${Math.max(1, state.pages)}`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= state.pages;
-    pager.hidden = state.pages <= 1;
-    empty.hidden = rows.size > 0;
-    table.hidden = rows.size === 0;
+    showPage({ prev, next, pager, empty, table }, state.page, state.pages, rows.size);
   }
 
   async function load() {

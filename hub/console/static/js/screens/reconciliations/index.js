@@ -5,7 +5,7 @@
 // the screen shows its message instead.
 
 import { api, query } from "../../api.js";
-import { h, randomId, replaceChildren, timeEl } from "../../dom.js";
+import { h, randomId, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { FINISHED } from "../../follow.js";
 import { clearErrors, field, formAlert, showError } from "../../forms.js";
 import { on, onConnect } from "../../live.js";
@@ -110,11 +110,7 @@ async function renderReconciliations(main, _params, ctx) {
       // 503: Stripe is not configured on this hub; there is nothing to run or list.
       layout.hidden = err.status === 503;
     }
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= state.pages;
-    pager.hidden = state.pages <= 1;
-    empty.hidden = tbody.children.length > 0;
-    table.hidden = tbody.children.length === 0;
+    showPage({ prev, next, pager, empty, table }, state.page, state.pages, tbody.children.length);
   }
 
   function go(delta) {
