@@ -1,6 +1,7 @@
 """`Idempotency-Key` for every endpoint that creates work: one decorator."""
 from __future__ import annotations
 
+import re
 from functools import wraps
 from typing import Any, Callable
 
@@ -13,6 +14,9 @@ from hub.services import idempotency
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII with at least one visible character; documented as the header's
+# schema, so what the OpenAPI document promises is exactly what is accepted.
+KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"
 
 
 DESCRIPTION = ("Repeat a request safely: the same key and body within 24 h returns the first "
@@ -37,8 +41,9 @@ def make_idempotent(body: Callable[[], bytes], same_request: Callable[[dict[str,
             key = request.headers.get(HEADER)
             if key is None:
                 return fn(*args, **kwargs)
-            if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-                raise ValidationFailed(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters.",
+            if len(key) > MAX_KEY_LENGTH or not re.fullmatch(KEY_PATTERN, key):
+                raise ValidationFailed(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters, "
+                                       "not only spaces.",
                                        details={"fields": {"headers": {HEADER: ["invalid"]}}})
             tenant_id = current_principal().tenant_id
             fp = idempotency.fingerprint(request.method, request.path, body())
@@ -64,7 +69,8 @@ def make_idempotent(body: Callable[[], bytes], same_request: Callable[[dict[str,
 
         return Blueprint.doc(
             parameters=[{"in": "header", "name": HEADER, "required": False,
-                         "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                                    "pattern": KEY_PATTERN},
                          "description": description}],
             responses={"409": "CONFLICT"},
         )(wrapper)
