@@ -16,6 +16,8 @@ sessions.
 """
 import os
 
+from hub import httpserver
+
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 # Each WebSocket holds a thread of its process for as long as it is open.
@@ -26,6 +28,12 @@ control_socket_disable = True
 # a restart is quicker. create_app() opens no connection (hub/__init__.py);
 # post_fork makes sure no pooled database connection is shared anyway.
 preload_app = True
+# The longest request line gunicorn can take (its default is 4094). Every query a
+# list operation documents fits, even at each field's maxLength in 4-byte UTF-8,
+# percent-encoded; longer lines are refused with 414, in the envelope like every
+# other refusal gunicorn makes itself (hub/httpserver.py).
+limit_request_line = 8190
+httpserver.install()
 
 
 def post_fork(server, worker):

@@ -120,8 +120,10 @@ class FilePresign(MethodView):
 
 @blp.route("/<uuid:file_id>/content")
 class FileContent(MethodView):
-    @blp.doc(security=[], parameters=[{"in": "query", "name": "token", "required": True,
-                                       "schema": {"type": "string"}}])
+    @blp.doc(security=[], parameters=[{
+        "in": "query", "name": "token", "required": True,
+        "description": "The signed token from /presign's upload.url (about 200 characters).",
+        "schema": {"type": "string", "maxLength": 512, "pattern": "^[A-Za-z0-9_.-]+$"}}])
     @blp.response(200, FileSchema)
     @blp.alt_response(403, response="FORBIDDEN", description="The URL is invalid or expired.")
     def put(self, file_id: uuid.UUID):
