@@ -40,7 +40,15 @@ broker_transport_options = {
     "socket_connect_timeout": 2,
 }
 result_backend_transport_options = {"visibility_timeout": 3600}
-worker_send_task_events = True  # Flower shows live task state
+# Task events (received, started, succeeded...) are what Flower shows as live task
+# state. Each is a broker publish from the worker's main process: on short jobs
+# they took about 40% of its CPU. So a worker starts without them and Flower,
+# while it runs, turns them on in every worker it sees (its `enable_events`,
+# every 5 s): a watched worker reports, an unwatched one does not pay.
+# CELERY_TASK_EVENTS=true (hub/config.py) sends them from the start, for
+# monitors that do not enable events themselves. Worker heartbeats, which list
+# the workers in Flower, are sent either way.
+worker_send_task_events = False
 # No extra "task-sent" event per publish: it doubled the broker traffic of every
 # dispatch; Flower still sees received/started/succeeded from the workers.
 task_send_sent_event = False

@@ -72,6 +72,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
     "API_RATE_LIMIT": (str, "600 per minute"),
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
+    "CELERY_TASK_EVENTS": (_bool, False),
     "HEALTH_WORKER_TIMEOUT": (_int, 1),
     "LOG_LEVEL": (str, "INFO"),
     "JOB_LEASE_SECONDS": (_int, 60),

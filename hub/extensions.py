@@ -141,6 +141,7 @@ def celery_init_app(app: Flask) -> Celery:
             **(celery_app.conf.result_backend_transport_options or {}),
             "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"],
         },
+        worker_send_task_events=app.config["CELERY_TASK_EVENTS"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

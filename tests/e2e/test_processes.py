@@ -56,8 +56,9 @@ def test_socket_with_a_refresh_token_is_refused(server):
                     wait_timeout=10)
 
 
-def test_flower_requires_its_basic_auth_and_sees_the_worker(base_config, process_logs,
-                                                            start_worker):
+def test_flower_requires_its_basic_auth_and_sees_the_worker_and_its_tasks(
+        base_config, process_logs, start_worker, register):
+    owner = register()
     worker = start_worker("flowerwatch")
     port = free_port()
     flower = start_flower(base_config, process_logs, port, "ops:flower-test-pass")
@@ -75,5 +76,21 @@ def test_flower_requires_its_basic_auth_and_sees_the_worker(base_config, process
             return resp.ok and [name for name in resp.json() if worker.name in name]
 
         assert wait_until(workers, 30, "Flower to list the worker")
+
+        # The worker starts without task events and Flower turns them on (its timer runs
+        # every 5 s); from then on every job's run shows up live under its job id.
+        submitted: list[str] = []
+
+        def a_job_seen_by_flower() -> bool:
+            tasks = requests.get(base + "/api/tasks", timeout=10,
+                                 auth=("ops", "flower-test-pass")).json()
+            if any((tasks.get(job_id) or {}).get("state") == "SUCCESS" for job_id in submitted):
+                return True
+            resp = owner.post("/api/v1/jobs", json={"type": "demo.sleep", "payload": {"seconds": 0}})
+            assert resp.status_code == 202, resp.get_json()
+            submitted.append(resp.get_json()["data"]["id"])
+            return False
+
+        assert wait_until(a_job_seen_by_flower, 45, "Flower to show a job's run", interval=1)
     finally:
         flower.stop()
