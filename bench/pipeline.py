@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.cpu import CpuMeter, this_process, trees
 from bench.stack import bench_user, start_api, start_celery
 from tests.processes import wait_until
 
@@ -137,10 +138,14 @@ def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 16) -> dict[
 
         with ThreadPoolExecutor(clients) as pool:  # warm up connections, caches, workers
             list(pool.map(lambda c: send(c, record=False), [max(1, 100 // clients)] * clients))
+        meter = CpuMeter(api=trees(lambda: [api.pid]), postgres=trees(stack["postgres_pids"]),
+                         redis=trees(stack["redis_pids"]), client=this_process())
+        meter.start()
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(send, shares))
         seconds = time.perf_counter() - started
+        hub_cpu = meter.per_item(n)
     finally:
         api.stop()
     accepted = tally.statuses.get("202", 0)
@@ -153,16 +158,27 @@ def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 16) -> dict[
     from bench import rawcelery
 
     rawcelery.noop.apply_async(ignore_result=True)  # connect first
+    meter = CpuMeter(client=this_process(), redis=trees(stack["redis_pids"]))
+    meter.start()
     started = time.perf_counter()
     for _ in range(n):
         rawcelery.noop.apply_async(ignore_result=True)
     raw_rate = n / (time.perf_counter() - started)
+    raw_cpu = meter.per_item(n)
     reset(stack)
     return {"hub_jobs_per_s": round(hub_rate, 1), "raw_apply_async_per_s": round(raw_rate, 1),
             "ratio": round(hub_rate / raw_rate, 4), "target_ratio": 0.5,
+            **_cpu_figures(hub_cpu, raw_cpu),
             "requests": n, "clients": clients, "accepted": accepted,
             # Accepted jobs found in the ledger, including the warm-up's.
             "jobs_in_ledger": in_ledger, **tally.report()}
+
+
+def _cpu_figures(hub: dict[str, float], raw: dict[str, float]) -> dict[str, Any]:
+    """CPU milliseconds per job on each side, by process group, and the rate ratio
+    those costs allow: what the hub would reach if CPU were the only limit."""
+    return {"hub_cpu_ms_per_job": hub, "raw_cpu_ms_per_task": raw,
+            "cpu_bound_ratio": round(raw["total"] / hub["total"], 4) if hub["total"] else None}
 
 
 def _pause(celery_app, queue: str, worker: str) -> None:
@@ -213,8 +229,12 @@ def worker_throughput(stack: dict[str, Any], n: int = 1000, concurrency: int = 2
                 return db.session.scalar(select(func.count()).select_from(Job).where(
                     Job.status == "succeeded")) or 0
 
+            meter = CpuMeter(worker=trees(lambda: [worker.pid]),
+                             postgres=trees(stack["postgres_pids"]), redis=trees(stack["redis_pids"]))
+            meter.start()
             hub_seconds = _time_burst(lambda: _resume(hub_celery, "default", host), succeeded, n,
                                       "ledger jobs to finish")
+            hub_cpu = meter.per_item(n)
             statuses = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status))
                             .all())
     finally:
@@ -232,14 +252,18 @@ def worker_throughput(stack: dict[str, Any], n: int = 1000, concurrency: int = 2
                 (rawcelery.noop.apply_async() for _ in range(n))]
         client = raw.backend.client
         # One EXISTS over every result key per poll: a single round trip, like the hub's count.
+        meter = CpuMeter(worker=trees(lambda: [raw_worker.pid]), redis=trees(stack["redis_pids"]))
+        meter.start()
         raw_seconds = _time_burst(lambda: _resume(raw, "raw", host), lambda: client.exists(*keys), n,
                                   "raw tasks to finish")
+        raw_cpu = meter.per_item(n)
     finally:
         raw_worker.stop()
     reset(stack)
     hub_rate, raw_rate = n / hub_seconds, n / raw_seconds
     return {"hub_jobs_per_s": round(hub_rate, 1), "raw_tasks_per_s": round(raw_rate, 1),
             "ratio": round(hub_rate / raw_rate, 4), "target_ratio": 0.5, "jobs": n,
+            **_cpu_figures(hub_cpu, raw_cpu),
             "pool": "prefork", "concurrency": concurrency, "hub_job_statuses": statuses}
 
 

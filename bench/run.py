@@ -131,6 +131,13 @@ def _fmt(value: Any, unit: str = "") -> str:
     return "n/a" if value is None else f"{value}{unit}"
 
 
+def _cpu(groups: dict[str, float] | None) -> str:
+    if not groups:
+        return "n/a"
+    parts = ", ".join(f"{name} {ms}" for name, ms in groups.items() if name != "total")
+    return f"{groups['total']} ({parts})"
+
+
 def report(results: dict) -> str:
     a, w, e = results["api_accept"], results["worker_throughput"], results["end_to_end"]
     low = results["end_to_end_low_rate"]
@@ -213,6 +220,16 @@ Ratios are hub ÷ baseline: of rates (higher is better), of times or of memory (
 
 {"Failures:" if failures else "No request failed and no event was missing."}
 {chr(10).join(failures)}
+
+Where the CPU goes, milliseconds per job (all processes of each side, from /proc):
+
+| path | hub | raw baseline | ratio CPU allows |
+|---|---|---|---|
+| API accept | {_cpu(a['hub_cpu_ms_per_job'])} | {_cpu(a['raw_cpu_ms_per_task'])} | {_fmt(a['cpu_bound_ratio'])} |
+| Worker | {_cpu(w['hub_cpu_ms_per_job'])} | {_cpu(w['raw_cpu_ms_per_task'])} | {_fmt(w['cpu_bound_ratio'])} |
+
+"Ratio CPU allows" is baseline CPU ÷ hub CPU per job: the rate ratio the hub
+would reach if CPU were all that limited it.
 
 End to end: {e['jobs']} jobs paced at {e['paced_per_s']}/s: p50 {e['p50_ms']} ms, p95 {e['p95_ms']} ms,
 p99 {e['p99_ms']} ms, max {e['max_ms']} ms.

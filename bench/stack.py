@@ -51,7 +51,10 @@ def hub_stack() -> Iterator[dict[str, Any]]:
                 upgrade()
             logs = work / "logs"
             logs.mkdir()
-            yield {"config": config, "app": app, "logs": logs, "redis_url": redis.url}
+            yield {"config": config, "app": app, "logs": logs, "redis_url": redis.url,
+                   # Process roots whose CPU time the pipeline benchmarks report.
+                   "postgres_pids": lambda: [pg.pid] if pg.pid else [],
+                   "redis_pids": lambda: [redis.process.pid] if redis.process else []}
         finally:
             redis.stop()
             pg.stop()

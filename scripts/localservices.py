@@ -514,6 +514,11 @@ class PostgresServer(_Service):
         )
         return probe.returncode == 0
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while it runs (its backends are its children)."""
+        return self._postmaster_pid()
+
     def _postmaster_pid(self) -> int | None:
         if self.data_dir is None:
             return None
