@@ -161,6 +161,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STRIPE_REPORT_LIST_LIMIT": (_int, 100),
     "STRIPE_NIGHTLY_RECONCILE_ENABLED": (_bool, True),
     "STRIPE_NIGHTLY_CHECK_SECONDS": (_int, 3600),
+    # Settled webhook events leave the inbox after this; Stripe redelivers for 3 days.
+    "STRIPE_EVENT_RETENTION_DAYS": (_int, 30),
     # Security (hub/security_headers.py): browser origins allowed to call the API
     # and Socket.IO, comma-separated; none by default (the console is same-origin).
     "CORS_ORIGINS": (str, ""),
@@ -305,6 +307,9 @@ def check_integration_settings(cfg: dict[str, Any]) -> None:
         raise ConfigError("WEBHOOK_RETRY_SCHEDULE must be a JSON list of positive numbers of seconds")
     if cfg["WEBHOOK_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be positive")
+    if cfg["STRIPE_EVENT_RETENTION_DAYS"] < 3:  # Stripe retries a delivery for up to 3 days
+        raise ConfigError("STRIPE_EVENT_RETENTION_DAYS must be at least 3: the inbox de-duplicates "
+                          "Stripe's redeliveries, which go on for 3 days")
 S3_MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 
 

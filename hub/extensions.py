@@ -89,7 +89,14 @@ def ping_when_idle(engine: Engine) -> None:
         since = record.info.get(_IDLE_SINCE)
         if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
             return
-        if not engine.dialect._do_ping_w_event(dbapi_connection):
+        dialect = engine.dialect  # do_ping, is_disconnect, loaded_dbapi: the public Dialect API
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if not dialect.is_disconnect(err, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
             raise exc.InvalidatePoolError("the database closed the connection")
         # The ping opened a transaction (psycopg begins implicitly): end it, so the
         # connection can still be switched to autocommit (hub/job_steps.py).

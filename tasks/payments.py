@@ -1,9 +1,12 @@
-"""Payments housekeeping run by beat: the nightly reconciliation."""
+"""Payments housekeeping run by beat: the nightly reconciliation, the webhook inbox's retention."""
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
-from hub.services import reconciliation
+from celery import shared_task
+from flask import current_app
+
+from hub.services import reconciliation, stripe_events
 from workers.periodic import periodic, run_once
 
 
@@ -16,3 +19,16 @@ def nightly_reconcile() -> int | None:
 
 periodic(nightly_reconcile.name, interval_setting="STRIPE_NIGHTLY_CHECK_SECONDS",
          enabled_setting="STRIPE_NIGHTLY_RECONCILE_ENABLED")
+
+
+@shared_task(name="hub.maintenance.purge_old_stripe_events", ignore_result=True)
+def purge_old_stripe_events() -> int | None:
+    """Delete settled Stripe events older than STRIPE_EVENT_RETENTION_DAYS from the inbox."""
+    with run_once("purge-old-stripe-events", ttl=600) as mine:
+        if not mine:
+            return None
+        return stripe_events.purge_settled(
+            timedelta(days=current_app.config["STRIPE_EVENT_RETENTION_DAYS"]))
+
+
+periodic(purge_old_stripe_events.name, every=3600)

@@ -5,17 +5,18 @@ event (`payments.process_event`) through `hub.services.invoice_sync`, which
 re-reads the object from Stripe instead of trusting the payload. Which tenant
 an event concerns comes from `stripe_links` (connected account, else
 customer), never from the payload alone; the worker checks it again on the
-fresh object.
+fresh object. Settled events leave the inbox after STRIPE_EVENT_RETENTION_DAYS
+(`purge_settled`), long after Stripe stops redelivering them (3 days).
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hub import jobs
@@ -23,7 +24,7 @@ from hub.errors import BadRequest, ServiceUnavailable
 from hub.extensions import db
 from hub.integrations import stripe_api
 from hub.jobtypes import JobContext, PermanentError, RetryPolicy, job_type
-from hub.models import Tenant, utcnow
+from hub.models import Job, Tenant, utcnow
 from hub.models.payment import StripeEvent, StripeLink
 from hub.services import invoice_sync, stripe_settings
 from hub.services.invoices import tenant_for
@@ -134,3 +135,45 @@ def process_event(ctx: JobContext) -> dict[str, Any]:
     event.status, event.processed_at, event.result = "processed", utcnow(), result
     jobs.commit()  # with any job a listener or a payout reconciliation queued
     return {"event": event.id, "type": event.type, **result}
+
+
+# --- housekeeping -------------------------------------------------------------------
+
+# Nothing will apply these again. `queued` stays until its jobs have applied it
+# (or failed, and may be retried from the jobs API); `received` is never
+# committed on its own.
+SETTLED = ("processed", "ignored", "unrouted")
+
+
+def purge_settled(older_than: timedelta, batch: int = 1000) -> int:
+    """Delete settled events received (and processed) before the cutoff, `batch` rows per
+    transaction; returns how many. Commits.
+
+    No table has a foreign key to the inbox; jobs name an event in their payload
+    only. A payout event gets one job per platform tenant and the first to finish
+    marks it processed, so an event also stays while any of its jobs has not
+    succeeded (queued, retrying, or failed and retryable until the job itself is
+    purged after JOB_RETENTION_DAYS). A purged event that Stripe sent again would
+    be stored and applied again, which changes nothing: applying is idempotent.
+    """
+    cutoff = utcnow() - older_than
+    unsettled_job = (select(Job.id).where(Job.type == PROCESS_EVENT, Job.status != "succeeded",
+                                          Job.payload["event_id"].as_string() == StripeEvent.id)
+                     .exists())
+    doomed = (select(StripeEvent.id)
+              .where(StripeEvent.status.in_(SETTLED), StripeEvent.received_at < cutoff,
+                     or_(StripeEvent.processed_at.is_(None), StripeEvent.processed_at < cutoff),
+                     ~unsettled_job)
+              .order_by(StripeEvent.received_at).limit(batch)
+              .with_for_update(skip_locked=True))  # a second beat takes other rows
+    total = 0
+    while True:
+        deleted = db.session.execute(
+            StripeEvent.__table__.delete().where(StripeEvent.id.in_(doomed))).rowcount
+        db.session.commit()
+        total += deleted
+        if deleted < batch:
+            break
+    if total:
+        log.info("purged %d settled Stripe events older than %d days", total, older_than.days)
+    return total
