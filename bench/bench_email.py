@@ -12,8 +12,6 @@ verdict: SMTP round trips dominate either way.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import smtplib
 import statistics
 import sys
@@ -26,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from flask import Flask  # noqa: E402
 from localservices import free_port  # noqa: E402
 
+from bench import cli  # noqa: E402
 from hub.extensions import mail  # noqa: E402
 from hub.integrations.email import OutgoingEmail, SmtpSettings, build_message, send_email  # noqa: E402
 from tests.email.smtp_sink import SmtpSink  # noqa: E402
@@ -72,11 +71,7 @@ def main(messages: int = 200) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("messages", nargs="?", type=int, default=200)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
-    result = main(args.messages)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh)
+    args = cli.parse(parser)
+    cli.write_figures(args.json, main(args.messages))

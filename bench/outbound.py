@@ -9,16 +9,20 @@ address checks and URL parsing per request.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import urllib3
 
-from hub.integrations import outbound, standard_webhooks
+# `python bench/outbound.py` puts bench/ on sys.path, not the project.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import cli  # noqa: E402
+from hub.integrations import outbound, standard_webhooks  # noqa: E402
 
 
 class _Ok(BaseHTTPRequestHandler):
@@ -72,11 +76,7 @@ def main(n: int) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("requests", nargs="?", type=int, default=2000)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
-    result = main(args.requests)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh)
+    args = cli.parse(parser)
+    cli.write_figures(args.json, main(args.requests))

@@ -19,7 +19,6 @@ Targets: end to end <= 60 s, matching >= 100k rows/s, peak RSS <= 300 MB.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import os
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench import cli  # noqa: E402
 from hub.integrations import stripe_api  # noqa: E402
 from hub.services.reconcile_match import InvoiceRef, Matcher  # noqa: E402
 
@@ -154,10 +154,9 @@ def run_phase(ctx, name: str, info: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    args = cli.parse(parser)
     ctx = mp.get_context("spawn")
     ready = ctx.Queue()
     server = ctx.Process(target=serve, args=(args.rows, ready), daemon=True)
@@ -205,18 +204,15 @@ def main() -> None:
     print()
     for label, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {label}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"rows": e2e["rows"], "baseline_page_only_s": round(base["seconds"], 2),
-                       "end_to_end_s": round(e2e["seconds"], 2),
-                       "ratio_end_to_end": round(e2e["seconds"] / base["seconds"], 3),
-                       "matching_rows_per_s": round(rate(core)),
-                       "trivial_loop_rows_per_s": round(core["rows"] / core["trivial_seconds"]),
-                       "peak_rss_mb": round(e2e["peak_rss_mb"]),
-                       "peak_rss_quarter_mb": round(quarter["peak_rss_mb"]),
-                       "found": e2e["found"], "planted_each": PLANTED,
-                       "targets": {"end_to_end_s": 60, "matching_rows_per_s": 100_000,
-                                   "peak_rss_mb": 300}}, fh)
+    cli.write_figures(args.json, {
+        "rows": e2e["rows"], "baseline_page_only_s": round(base["seconds"], 2),
+        "end_to_end_s": round(e2e["seconds"], 2),
+        "ratio_end_to_end": round(e2e["seconds"] / base["seconds"], 3),
+        "matching_rows_per_s": round(rate(core)),
+        "trivial_loop_rows_per_s": round(core["rows"] / core["trivial_seconds"]),
+        "peak_rss_mb": round(e2e["peak_rss_mb"]), "peak_rss_quarter_mb": round(quarter["peak_rss_mb"]),
+        "found": e2e["found"], "planted_each": PLANTED,
+        "targets": {"end_to_end_s": 60, "matching_rows_per_s": 100_000, "peak_rss_mb": 300}})
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ Prints records/s and the hub's ratio to the raw baseline. Target: >= 10,000 reco
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import uuid
 
+from bench import cli
 from bench.stack import hub_stack
 
 
@@ -71,12 +71,11 @@ def run_raw(url: str, tenant_id, connection_id, records, page: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=500, help="SYNC_BATCH_SIZE")
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    args = cli.parse(parser)
     records = _records(args.records)
     with hub_stack() as stack:
         from bench.stack import bench_user
@@ -94,13 +93,12 @@ def main() -> int:
     for name, seconds in (("raw executemany INSERT", raw), ("hub upsert, all new", new),
                           ("hub upsert, all unchanged", again)):
         print(f"{name:<32}{n / seconds:>12,.0f}{raw / seconds:>10.2f}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"records": n, "page": args.page, "batch": args.batch,
-                       "raw_records_per_s": round(n / raw), "hub_new_records_per_s": round(n / new),
-                       "hub_unchanged_records_per_s": round(n / again),
-                       "ratio_new": round(raw / new, 3), "ratio_unchanged": round(raw / again, 3),
-                       "target_records_per_s": 10_000}, fh)
+    cli.write_figures(args.json, {
+        "records": n, "page": args.page, "batch": args.batch,
+        "raw_records_per_s": round(n / raw), "hub_new_records_per_s": round(n / new),
+        "hub_unchanged_records_per_s": round(n / again),
+        "ratio_new": round(raw / new, 3), "ratio_unchanged": round(raw / again, 3),
+        "target_records_per_s": 10_000})
     return 0
 
 

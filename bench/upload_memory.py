@@ -15,7 +15,6 @@ reading it whole, and werkzeug's form parser that spools to a temp file.
 """
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -29,9 +28,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from localservices import RedisServer, free_port  # noqa: E402
+
+from bench import cli  # noqa: E402
 
 # The Procfile's command (gunicorn.conf.py), with one worker process: its RSS is
 # what one upload costs, whatever WEB_CONCURRENCY a deployment runs.
@@ -255,12 +256,11 @@ def run_baselines(tmp: Path, size: int) -> dict[str, dict[str, Any]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--backends", default="local,s3")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    args = cli.parse(parser)
     size = args.size_mb * MB
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp_name:
@@ -278,14 +278,11 @@ def main() -> int:
             redis.stop()
     report(results, size)
     worst = max(r["growth"] for name, r in results.items() if name.startswith("hub"))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"size_mb": args.size_mb, "limit_growth_mb": 50,
-                       "runs": {name: {"growth_mb": round(r["growth"] / MB, 1),
-                                       "peak_mb": round(r["peak"] / MB, 1),
-                                       "mb_per_s": round(size / MB / r["seconds"], 1),
-                                       "exact_peak": r["exact_peak"]}
-                                for name, r in results.items()}}, fh)
+    cli.write_figures(args.json, {
+        "size_mb": args.size_mb, "limit_growth_mb": 50,
+        "runs": {name: {"growth_mb": round(r["growth"] / MB, 1), "peak_mb": round(r["peak"] / MB, 1),
+                        "mb_per_s": round(size / MB / r["seconds"], 1), "exact_peak": r["exact_peak"]}
+                 for name, r in results.items()}})
     return 0 if worst < 50 * MB else 1
 
 

@@ -1,12 +1,17 @@
 """Fixtures for the console's browser tests: Debian's Chromium through Playwright,
-a real hub under gunicorn and a real worker, started once per module.
+a real hub under gunicorn and a real worker, shared by the modules of this package.
 
 The browser is the distribution's (/usr/bin/chromium, installed by `make test`
 through scripts/localservices.py); Playwright never downloads one. gunicorn
 and the worker are the same processes as the `live_server` and `start_ready_worker`
-fixtures start, kept for the whole module so each test costs seconds; every
-test still starts from empty tables (tests/conftest.py's `_clean_state`) and a
-fresh browser context (its own sessionStorage).
+fixtures start. They run while consecutive modules ask for the same settings
+(`console_config`), so each test costs seconds; a module with settings of its own
+(Stripe in test_console_reconciliations.py) gets its own pair, and only one pair
+runs at a time, so no worker with other settings takes that module's jobs. All
+stop when the package's last test is done, before other packages' tests run
+their own workers on the same Redis. Every test still starts from empty tables
+(tests/conftest.py's `_clean_state`) and a fresh browser context (its own
+sessionStorage).
 """
 from __future__ import annotations
 
@@ -18,9 +23,10 @@ from typing import Any, Iterator
 import pytest
 import requests
 from localservices import free_port
+from playwright.sync_api import expect
 
 from tests.helpers import PASSWORD
-from tests.processes import ROOT, start_gunicorn, start_ready_worker, wait_until
+from tests.processes import ROOT, HubProcess, start_gunicorn, start_ready_worker, wait_until
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,7 +35,7 @@ FLOWER_URL = "http://flower.hub.test:5555/"
 OUTPUT_DIR = ROOT / "test-output" / "console"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -48,26 +54,75 @@ def console_config(base_config: dict[str, Any]) -> dict[str, Any]:
     return {**base_config, "FLOWER_URL": FLOWER_URL}
 
 
-@pytest.fixture(scope="module")
-def hub_url(app, console_config: dict[str, Any], process_logs: Path) -> Iterator[str]:
-    """The hub under gunicorn (HTTP + Socket.IO), for the whole module."""
-    port = free_port()
-    proc = start_gunicorn(console_config, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
+class ConsoleStack:
+    """gunicorn and a worker of one set of settings, started when first asked for."""
+
+    def __init__(self, celery_app: Any, process_logs: Path) -> None:
+        self.celery_app = celery_app
+        self.process_logs = process_logs
+        self.config: dict[str, Any] | None = None
+        self.gunicorn: HubProcess | None = None
+        self.url = ""
+        self.worker: HubProcess | None = None
+
+    def _use(self, config: dict[str, Any]) -> None:
+        """Stop what runs with other settings (or has died) before serving `config`."""
+        if config != self.config:
+            self.stop()
+            self.config = config
+        for name in ("gunicorn", "worker"):
+            proc = getattr(self, name)
+            if proc is not None and proc.proc.poll() is not None:
+                proc.stop()
+                setattr(self, name, None)
+
+    def hub_url(self, config: dict[str, Any]) -> str:
+        self._use(config)
+        if self.gunicorn is None:
+            port = free_port()
+            proc = start_gunicorn(config, self.process_logs, port)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
+                           "gunicorn to serve /health/live", proc=proc.proc)
+            except BaseException:
+                proc.stop()
+                raise
+            self.gunicorn, self.url = proc, base
+        return self.url
+
+    def ready_worker(self, config: dict[str, Any]) -> HubProcess:
+        self._use(config)
+        if self.worker is None:
+            self.worker = start_ready_worker(self.celery_app, config, self.process_logs, "console")
+        return self.worker
+
+    def stop(self) -> None:
+        for proc in (self.gunicorn, self.worker):
+            if proc is not None:
+                proc.stop()
+        self.config, self.gunicorn, self.url, self.worker = None, None, "", None
+
+
+@pytest.fixture(scope="package")
+def console_stack(app, process_logs: Path) -> Iterator[ConsoleStack]:
+    stack = ConsoleStack(app.extensions["celery"], process_logs)
     try:
-        wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-                   "gunicorn to serve /health/live", proc=proc.proc)
-        yield base
+        yield stack
     finally:
-        proc.stop()
+        stack.stop()
 
 
 @pytest.fixture(scope="module")
-def worker(app, console_config: dict[str, Any], process_logs: Path) -> Iterator[Any]:
-    """A real Celery worker on every queue, for the whole module."""
-    proc = start_ready_worker(app.extensions["celery"], console_config, process_logs, "console")
-    yield proc
-    proc.stop()
+def hub_url(console_stack: ConsoleStack, console_config: dict[str, Any]) -> str:
+    """The hub under gunicorn (HTTP + Socket.IO) with this module's settings."""
+    return console_stack.hub_url(console_config)
+
+
+@pytest.fixture(scope="module")
+def worker(console_stack: ConsoleStack, console_config: dict[str, Any]) -> HubProcess:
+    """A real Celery worker on every queue, with this module's settings."""
+    return console_stack.ready_worker(console_config)
 
 
 @pytest.fixture
@@ -86,6 +141,21 @@ def page(browser, hub_url: str) -> Iterator[Any]:
     finally:
         context.close()
     assert problems == []
+
+
+@pytest.fixture
+def log_in(page):
+    """`log_in(user)`: log in through the console's form and wait for the jobs screen, live."""
+
+    def _log_in(user: Any) -> None:
+        page.goto("/console")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(user.password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+
+    return _log_in
 
 
 class HubUser:

@@ -18,15 +18,6 @@ REFRESH_KEY = "hub.console.refresh_token"
 JOBS_POST = re.compile(r"/api/v1/jobs$")
 
 
-def log_in(page, user) -> None:
-    page.goto("/console")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
-    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
-
-
 def submit_job(page, seconds: Any) -> str:
     """Fill the demo.sleep form and queue it; the job id from the hub's 202."""
     page.get_by_label("Seconds").fill(str(seconds))
@@ -69,12 +60,12 @@ def test_wrong_password_shows_the_hubs_message(page, hub_user):
     assert stored_refresh_token(page) is None
 
 
-def test_job_progress_and_success_arrive_live_without_reload(page, hub_user, hub_url, worker,
+def test_job_progress_and_success_arrive_live_without_reload(page, log_in, hub_user, hub_url, worker,
                                                              screenshot_dir, capsys):
     user = hub_user()
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))
-    log_in(page, user)
+    log_in(user)
     page.evaluate("window.__sameDocument = true")
     api_calls: list[str] = []
     page.on("request", lambda r: api_calls.append(f"{r.method} {r.url}") if "/api/v1/" in r.url else None)
@@ -123,9 +114,9 @@ def stops(user, job_id: str) -> int:
     return sum("stopped after cancel" in (e["message"] or "") for e in user.events(job_id))
 
 
-def test_cancel_a_running_job(page, hub_user, worker):
+def test_cancel_a_running_job(page, log_in, hub_user, worker):
     user = hub_user()
-    log_in(page, user)
+    log_in(user)
     job_id = submit_job(page, 30)
     row = job_row(page, job_id)
     expect(row.locator(".job-status")).to_have_text("running", timeout=30_000)
@@ -151,9 +142,9 @@ def test_cancel_a_running_job(page, hub_user, worker):
     wait_until(lambda: stops(user, job_id) == 2, 20, "the handler to stop again")
 
 
-def test_payload_errors_are_shown_beside_their_fields(page, hub_user, worker):
+def test_payload_errors_are_shown_beside_their_fields(page, log_in, hub_user, worker):
     user = hub_user()
-    log_in(page, user)
+    log_in(user)
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     seconds_error = page.locator('[data-field="payload.seconds"] .field-error')
@@ -209,10 +200,10 @@ def test_keyboard_login_survives_reload_and_logout_revokes(page, hub_user, hub_u
     assert revoked.status_code == 401
 
 
-def test_access_token_is_renewed_before_it_expires(page, hub_user, hub_url):
+def test_access_token_is_renewed_before_it_expires(page, log_in, hub_user, hub_url):
     user = hub_user()
     page.clock.install()
-    log_in(page, user)
+    log_in(user)
     # Access tokens live 15 minutes; the console renews one a minute early.
     with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as renewal:
         page.clock.fast_forward("14:30")
@@ -226,15 +217,15 @@ def test_access_token_is_renewed_before_it_expires(page, hub_user, hub_url):
     assert page.get_by_role("heading", name="Log in").count() == 0
 
 
-def test_staff_get_a_flower_link_members_do_not(page, hub_user):
+def test_staff_get_a_flower_link_members_do_not(page, log_in, hub_user):
     staff = hub_user(staff=True, tenant="Ops")
-    log_in(page, staff)
+    log_in(staff)
     flower = page.get_by_role("link", name=re.compile("^Flower"))
     expect(flower).to_have_attribute("href", FLOWER_URL)
     expect(flower).to_have_attribute("target", "_blank")
     page.get_by_role("button", name="Log out").click()
 
     member = hub_user()
-    log_in(page, member)
+    log_in(member)
     expect(page.get_by_role("link", name="Jobs")).to_be_visible()
     assert page.get_by_role("link", name=re.compile("^Flower")).count() == 0

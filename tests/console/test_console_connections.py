@@ -11,8 +11,6 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.console.test_console_browser import log_in
-
 pytestmark = pytest.mark.e2e
 
 CONNECTIONS_POST = re.compile(r"/api/v1/connections$")
@@ -29,11 +27,11 @@ def create(page):
     return info.value
 
 
-def test_create_sync_now_and_records_arrive_live(page, hub_user, hub_url, worker, screenshot_dir):
+def test_create_sync_now_and_records_arrive_live(page, log_in, hub_user, hub_url, worker, screenshot_dir):
     user = hub_user()
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))
-    log_in(page, user)
+    log_in(user)
     page.get_by_role("link", name="Connections", exact=True).click()
     expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
     expect(page.get_by_text("No connections yet.")).to_be_visible()
@@ -120,11 +118,11 @@ def test_create_sync_now_and_records_arrive_live(page, hub_user, hub_url, worker
     page.screenshot(path=str(screenshot_dir / "connections-360px.png"), full_page=True)
 
 
-def test_reconciliations_without_stripe_show_the_hubs_message(page, hub_user, hub_url):
+def test_reconciliations_without_stripe_show_the_hubs_message(page, log_in, hub_user, hub_url):
     user = hub_user()
     answer = requests.get(f"{hub_url}/api/v1/payments/reconciliations", headers=user.headers, timeout=10)
     assert answer.status_code == 503
-    log_in(page, user)
+    log_in(user)
     page.get_by_role("link", name="Reconciliations", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text(answer.json()["message"])
     expect(page.get_by_role("button", name="Run reconciliation")).to_be_hidden()

@@ -16,7 +16,6 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.console.test_console_browser import log_in
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -40,10 +39,10 @@ def upload(page, name: str, data: bytes, mime: str):
     return info.value
 
 
-def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, hub_user, worker, hub_url,
+def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, log_in, hub_user, worker, hub_url,
                                                                screenshot_dir):
     user = hub_user()
-    log_in(page, user)
+    log_in(user)
     page.get_by_role("link", name="Files", exact=True).click()
     expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()
     expect(page.get_by_text("No files yet.")).to_be_visible()
@@ -126,10 +125,10 @@ def receiver() -> Iterator[Receiver]:
         r.close()
 
 
-def test_webhook_endpoint_secret_once_toggle_and_replay(page, hub_user, worker, hub_url, receiver,
+def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, worker, hub_url, receiver,
                                                          screenshot_dir):
     user = hub_user()
-    log_in(page, user)
+    log_in(user)
     page.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhook endpoints")).to_be_visible()
 
@@ -190,13 +189,13 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, hub_user, worker, 
     assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
 
 
-def test_members_get_files_but_no_webhook_screen(page, hub_user, hub_url):
+def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user, hub_url):
     owner = hub_user()
     member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
     resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
         "email": member.email, "name": "Morgan Member", "password": member.password})
     assert resp.status_code == 201, resp.text
-    log_in(page, member)
+    log_in(member)
     nav = page.locator("#nav-links")
     expect(nav.get_by_role("link", name="Files", exact=True)).to_be_visible()
     expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)

@@ -12,7 +12,6 @@ import requests
 from playwright.sync_api import expect
 
 from tests.console.conftest import FLOWER_URL
-from tests.console.test_console_browser import log_in
 from tests.payments import stripe_data as sd
 from tests.payments.fake_stripe import FakeStripe
 
@@ -59,13 +58,13 @@ def euros(minor: int) -> str:
     return f"{'-' if minor < 0 else ''}€{abs(minor) / 100:,.2f}"
 
 
-def test_run_watch_and_read_the_report_with_its_chart(page, hub_user, worker, fake_stripe,
+def test_run_watch_and_read_the_report_with_its_chart(page, log_in, hub_user, worker, fake_stripe,
                                                       screenshot_dir):
     user = hub_user()
     month = plant_month(user, fake_stripe)
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))
-    log_in(page, user)
+    log_in(user)
     page.get_by_role("link", name="Reconciliations", exact=True).click()
     expect(page.get_by_role("heading", name="Reconciliations", exact=True)).to_be_visible()
     expect(page.get_by_text("No reconciliations yet.")).to_be_visible()

@@ -5,7 +5,7 @@
 // the socket was down are lost. Stale or out-of-order versions are dropped.
 
 import { api } from "./api.js";
-import { call, on, onConnect } from "./live.js";
+import { call, liveScreen } from "./live.js";
 import { isNewer } from "./screens/jobs/widgets.js";
 
 export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
@@ -28,14 +28,14 @@ export function followJob(jobId, onUpdate) {
   }
   const subscribe = () => call("subscribe", { job_id: jobId }).catch(() => {});
   subscribe();
-  const stops = [on("job.updated", apply), onConnect(() => {
+  const stopLive = liveScreen(apply, () => {
     subscribe();
     reload();
-  })];
+  });
   reload();
   return () => {
     stopped = true;
-    stops.forEach((stop) => stop());
+    stopLive();
     call("unsubscribe", { job_id: jobId }).catch(() => {});
   };
 }

@@ -5,7 +5,8 @@
 // does not retry such a refusal by itself, so we renew the token once and
 // connect again. Screens listen with `on(event, fn)` to any server event
 // (job.updated, notification, and whatever later integrations emit) and with
-// `onConnect(fn)` to catch up on what they missed before the socket was up.
+// `onConnect(fn)` to catch up on what they missed before the socket was up;
+// `liveScreen(onJobUpdated, reload)` is the pair of them every job screen uses.
 
 import { getAccessToken, refresh } from "./session.js";
 
@@ -96,6 +97,17 @@ export function on(event, fn) {
 export function onConnect(fn) {
   connectListeners.add(fn);
   return () => connectListeners.delete(fn);
+}
+
+/**
+ * What a screen (or part of one) showing jobs listens to while shown:
+ * `onJobUpdated` for each job.updated event and `onReconnect` each time the
+ * socket connects (to re-read what it shows). Returns one function that stops
+ * both, for the screen's cleanup.
+ */
+export function liveScreen(onJobUpdated, onReconnect) {
+  const stops = [on("job.updated", onJobUpdated), onConnect(onReconnect)];
+  return () => stops.forEach((stop) => stop());
 }
 
 /** Observe the connection state; returns an unsubscribe. */

@@ -8,7 +8,7 @@ import { api, query } from "../../api.js";
 import { h, replaceChildren, timeEl } from "../../dom.js";
 import { FINISHED } from "../../follow.js";
 import { formAlert } from "../../forms.js";
-import { on, onConnect } from "../../live.js";
+import { liveScreen } from "../../live.js";
 import { isNewer } from "../jobs/widgets.js";
 import { renderConnection } from "./detail.js";
 import { createForm } from "./form.js";
@@ -123,11 +123,11 @@ async function renderConnections(main, _params, ctx) {
     row.box.showJob(job);
   }
 
-  const stops = [on("job.updated", onJobUpdated), onConnect(load)];
+  const stopLive = liveScreen(onJobUpdated, load);
   await load();
   return () => {
     clearTimeout(pending);
-    stops.forEach((stop) => stop());
+    stopLive();
   };
 }
 

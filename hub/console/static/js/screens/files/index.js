@@ -11,7 +11,7 @@
 import { api, query } from "../../api.js";
 import { h, randomId, replaceChildren, timeEl } from "../../dom.js";
 import { clearErrors, field, formAlert, showError } from "../../forms.js";
-import { on, onConnect } from "../../live.js";
+import { liveScreen } from "../../live.js";
 import { fetchBlob, uploadForm } from "./transfer.js";
 
 const PER_PAGE = 50;
@@ -287,10 +287,10 @@ export async function renderFiles(main, _params, ctx) {
     }
   }
 
-  const stops = [on("job.updated", onJobUpdated), onConnect(load)];
+  const stopLive = liveScreen(onJobUpdated, load);
   await load();
   return () => {
-    stops.forEach((stop) => stop());
+    stopLive();
     for (const url of blobUrls) URL.revokeObjectURL(url);
   };
 }

@@ -5,7 +5,7 @@
 import { api, query } from "../../api.js";
 import { h, replaceChildren, timeEl } from "../../dom.js";
 import { formAlert } from "../../forms.js";
-import { call, on, onConnect } from "../../live.js";
+import { call, liveScreen } from "../../live.js";
 import { isNewer, jobActions, jobLabel, progressBar, setProgress, statusBadge } from "./widgets.js";
 
 const EVENTS_PER_PAGE = 100;
@@ -162,16 +162,16 @@ export async function renderJobDetail(main, [jobId], ctx) {
   // get its events anyway, so a failure here costs nothing.
   const subscribe = () => call("subscribe", { job_id: job.id }).catch(() => {});
   subscribe();
-  const stops = [on("job.updated", onJobUpdated), onConnect(() => {
+  const stopLive = liveScreen(onJobUpdated, () => {
     subscribe();
     reload();
-  })];
+  });
   const first = job;
   job = { ...job, updated_at: "" }; // force the first apply
   apply(first);
   await syncEvents();
   return () => {
-    stops.forEach((stop) => stop());
+    stopLive();
     call("unsubscribe", { job_id: job.id }).catch(() => {});
   };
 }

@@ -9,7 +9,7 @@
 import { api, query } from "../../api.js";
 import { h, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { field, formAlert } from "../../forms.js";
-import { on, onConnect } from "../../live.js";
+import { liveScreen } from "../../live.js";
 import { submitForm } from "./submit.js";
 import { isNewer, jobActions, jobLabel, progressBar, setProgress, statusBadge } from "./widgets.js";
 
@@ -197,7 +197,7 @@ export async function renderJobs(main, _params, ctx) {
     for (const event of events) onJobUpdated(event);
   }
 
-  const stops = [on("job.updated", onJobUpdated), onConnect(load)];
+  const stopLive = liveScreen(onJobUpdated, load);
   await load();
-  return () => stops.forEach((stop) => stop());
+  return stopLive;
 }

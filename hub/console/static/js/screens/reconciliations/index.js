@@ -8,7 +8,7 @@ import { api, query } from "../../api.js";
 import { h, randomId, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { FINISHED } from "../../follow.js";
 import { clearErrors, field, formAlert, showError } from "../../forms.js";
-import { on, onConnect } from "../../live.js";
+import { liveScreen } from "../../live.js";
 import { navigate } from "../../router.js";
 import { renderReconciliation } from "./detail.js";
 import { lastMonth, nextDay, periodText, recStatusBadge, resultText, triggerText } from "./widgets.js";
@@ -135,11 +135,11 @@ async function renderReconciliations(main, _params, ctx) {
     }
   }
 
-  const stops = [on("job.updated", onJobUpdated), onConnect(load)];
+  const stopLive = liveScreen(onJobUpdated, load);
   await load();
   return () => {
     clearTimeout(pending);
-    stops.forEach((stop) => stop());
+    stopLive();
   };
 }
 
