@@ -68,6 +68,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ALLOW_SIGNUP": (_bool, True),
     "MAX_CONTENT_LENGTH": (_int, 10 * 1024 * 1024),
     "FLOWER_BASIC_AUTH": (str, None),
+    # argon2id's cost for password hashes (argon2-cffi's defaults, RFC 9106's low-memory
+    # profile). Production refuses less than OWASP's minimum; the test suite uses the least.
+    "ARGON2_TIME_COST": (_int, 3),
+    "ARGON2_MEMORY_KIB": (_int, 65536),
+    "ARGON2_PARALLELISM": (_int, 4),
     "LOGIN_RATE_LIMIT_IP": (str, "20 per minute"),
     "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
     "API_RATE_LIMIT": (str, "600 per minute"),
@@ -236,6 +241,7 @@ def check_config(cfg: dict[str, Any]) -> None:
     check_mail_settings(cfg)
     check_integration_settings(cfg)
     check_storage_settings(cfg)
+    check_password_settings(cfg)
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -254,6 +260,22 @@ def check_config(cfg: dict[str, Any]) -> None:
     if not cfg.get("ENCRYPTION_KEYS"):
         raise ConfigError("ENCRYPTION_KEYS must be set in production: comma-separated Fernet keys, "
                           "the first encrypts (see README, 'Secrets at rest')")
+
+
+# OWASP's smallest recommended argon2id cost (19 MiB, 2 passes, 1 lane).
+MIN_PRODUCTION_ARGON2 = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
+
+
+def check_password_settings(cfg: dict[str, Any]) -> None:
+    """argon2 parameters argon2 itself refuses (any environment) or too weak for production."""
+    if cfg["ARGON2_TIME_COST"] < 1 or cfg["ARGON2_PARALLELISM"] < 1:
+        raise ConfigError("ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1")
+    if cfg["ARGON2_MEMORY_KIB"] < 8 * cfg["ARGON2_PARALLELISM"]:
+        raise ConfigError("ARGON2_MEMORY_KIB must be at least 8 × ARGON2_PARALLELISM")
+    if cfg["HUB_ENV"] == "production":
+        for name, least in MIN_PRODUCTION_ARGON2.items():
+            if cfg[name] < least:
+                raise ConfigError(f"{name} must be at least {least} in production")
 
 
 def check_job_settings(cfg: dict[str, Any]) -> None:
