@@ -43,6 +43,13 @@ def post_fork(server, worker):
     with app.app_context():
         db.engine.dispose(close=False)
 
+
+def post_worker_init(worker):
+    # On SIGTERM, close the process's WebSockets first, or every stop waits out the
+    # graceful timeout for browsers that never leave (hub/httpserver.py).
+    httpserver.close_sockets_on_term()
+
+
 if workers > 1:
     transports = {t.strip() for t in os.environ.get("SOCKETIO_TRANSPORTS", "websocket").split(",")}
     if "polling" in transports:

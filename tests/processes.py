@@ -89,9 +89,9 @@ def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
 
 def start_gunicorn(config: dict[str, Any], log_dir: Path, port: int) -> HubProcess:
     # The command of the Procfile and the Dockerfile: settings in gunicorn.conf.py. Only the
-    # graceful timeout is shorter: a gthread worker often does not exit on SIGTERM, so every
-    # stop would otherwise wait for stop()'s 15 s before SIGKILL (with gunicorn's own 30 s
-    # default, a deploy waits that long too). Requests of the tests finish well within 5 s.
+    # graceful timeout is shorter, to bound every stop: requests of the tests finish well
+    # within 5 s. (Open WebSockets used to hold a stop for the whole timeout; the hub now
+    # closes them on SIGTERM, tested in tests/e2e/test_web_processes.py.)
     cmd = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
            "--graceful-timeout", "5", "wsgi:app"]
     return HubProcess("gunicorn", cmd, child_env(config), log_dir)

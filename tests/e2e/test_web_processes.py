@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import threading
 import time
 import uuid
 
@@ -58,6 +60,36 @@ def test_polling_with_several_processes_is_refused_at_start(base_config, process
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "sticky sessions" in result.stderr + result.stdout
+
+
+def test_a_stop_closes_websockets_instead_of_waiting_for_them(app, base_config, process_logs):
+    """SIGTERM (a deploy, a restart) closes the open sockets so the process exits, rather
+    than waiting the whole graceful timeout for browsers that never leave."""
+    port = free_port()
+    # A graceful timeout far above what the stop should take: exiting before it means the
+    # worker did not wait for the socket to go away by itself.
+    proc = _start(base_config, process_logs, port, WEB_CONCURRENCY="1",
+                  GUNICORN_CMD_ARGS="--graceful-timeout 90")
+    base = f"http://127.0.0.1:{port}"
+    resp = requests.post(base + "/api/v1/auth/register", timeout=10, json={
+        "tenant_name": "Stop", "name": "S", "email": f"{uuid.uuid4().hex[:10]}@example.com",
+        "password": PASSWORD})
+    assert resp.status_code == 201, resp.text + proc.log_tail(60)
+    client = RecordingClient(base, resp.json()["data"]["access_token"])
+    closed = threading.Event()
+    client.sio.on("disconnect", lambda *_reason: closed.set())
+    try:
+        proc.proc.send_signal(signal.SIGTERM)
+        assert closed.wait(30), "the server did not close the socket on SIGTERM"
+        try:
+            proc.proc.wait(45)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("gunicorn still waits for its requests after closing the sockets "
+                                 + proc.log_tail(40)) from None
+        assert proc.proc.returncode == 0, proc.log_tail(40)
+    finally:
+        client.close()
+        proc.stop()
 
 
 def _start(base_config, process_logs, port: int, **env: str) -> HubProcess:
