@@ -53,6 +53,9 @@ worker_send_task_events = False
 # dispatch; Flower still sees received/started/succeeded from the workers.
 task_send_sent_event = False
 worker_hijack_root_logger = False
+# Celery's consumer, made to survive a close of a broken Redis connection that
+# fails with AttributeError (workers/consumer.py).
+worker_consumer = "workers.consumer:Consumer"
 
 QUEUES = ("default", "email", "files", "payments", "sync", "webhooks", "maintenance")
 task_default_queue = "default"
