@@ -180,11 +180,29 @@ def handle_hub_error(error: HubError):
 def handle_unexpected(error: Exception):
     if is_database_unavailable(error):
         return handle_database_unavailable(error)
+    if is_redis_unavailable(error):
+        return handle_redis_unavailable(error)
     log.error("unhandled error", exc_info=error)
     return error_response(500)
 
 
-DATABASE_RETRY_AFTER = "5"
+def is_redis_unavailable(error: BaseException) -> bool:
+    """True when Redis cannot be reached (refused, dropped, timed out). Paths that can do
+    without it fall back themselves (rate limits, the token blocklist); this catches the
+    rest, e.g. a request racing the rate limiter's switch to its in-memory fallback."""
+    import redis
+
+    return isinstance(error, redis.ConnectionError | redis.TimeoutError)
+
+
+def handle_redis_unavailable(error: Exception):
+    """Like a database outage: the client's cue to retry (503 + Retry-After), not a 500."""
+    log.warning("redis unavailable: %s", type(error).__name__)
+    return error_response(503, "A service the hub depends on is unavailable; retry shortly.",
+                          headers={"Retry-After": OUTAGE_RETRY_AFTER})
+
+
+OUTAGE_RETRY_AFTER = "5"
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -210,7 +228,7 @@ def handle_database_unavailable(error: Exception):
     except Exception:  # noqa: BLE001 - the session may be as dead as the server
         log.debug("rollback after a database outage failed", exc_info=True)
     return error_response(503, "The database is unavailable; retry shortly.",
-                          headers={"Retry-After": DATABASE_RETRY_AFTER})
+                          headers={"Retry-After": OUTAGE_RETRY_AFTER})
 
 
 class HubApi(Api):

@@ -90,6 +90,25 @@ def test_unhandled_exception_is_500_without_internals(base_config, caplog):
     assert logged and logged[-1].request_id == "boom-1" and logged[-1].exc_info
 
 
+def test_redis_unreachable_where_nothing_falls_back_is_503_not_500(base_config):
+    """Rate limits and the token blocklist fall back while Redis is down; anything else that
+    still meets the outage (a request racing the limiter's switch to memory, in the chaos
+    run) is the client's cue to retry, like a database outage."""
+    import redis
+
+    app = create_app(base_config)
+
+    @app.route("/needs-redis")
+    def needs_redis():
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    resp = app.test_client().get("/needs-redis")
+    body = assert_error(resp, 503, "SERVICE_UNAVAILABLE")
+    # At least the hub's 5 s; the rate limiter may push it to its own window's reset.
+    assert int(resp.headers["Retry-After"]) >= 5
+    assert "6379" not in resp.get_data(as_text=True) and body["details"] == {}
+
+
 @pytest.mark.parametrize("raw", ['"Acme\\u0000"', '"\\ud8bd tenant"'])
 def test_text_a_database_cannot_store_is_422_not_500(client, raw):
     body = ('{"tenant_name": ' + raw + ', "name": "A", "email": "a@example.com", '
