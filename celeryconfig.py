@@ -53,9 +53,9 @@ worker_send_task_events = False
 # dispatch; Flower still sees received/started/succeeded from the workers.
 task_send_sent_event = False
 worker_hijack_root_logger = False
-# Celery's consumer, made to survive a close of a broken Redis connection that
-# fails with AttributeError (workers/consumer.py).
-worker_consumer = "workers.consumer:Consumer"
+# kombu's Redis transport, raising a connection error (not AttributeError, which
+# stops a worker) from a channel whose connection a broker outage closed (hub/broker.py).
+broker_transport = "hub.broker:Transport"
 
 QUEUES = ("default", "email", "files", "payments", "sync", "webhooks", "maintenance")
 task_default_queue = "default"
