@@ -85,7 +85,8 @@ class StripeEvent(Model):
     stripe_created: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False)
     # received -> queued (a job per tenant it concerns) | unrouted (no tenant knows it) | ignored;
-    # queued -> processed | failed
+    # queued -> processed. An event whose job fails stays queued: the job's retry (or a
+    # manual one) applies it later, and retention keeps it as the thing to investigate.
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="received")
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
