@@ -158,6 +158,26 @@ def log_in(page):
     return _log_in
 
 
+@pytest.fixture
+def page_loads(page) -> list[str]:
+    """Every full page load from here on (a screen change must not add one)."""
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append(page.url))
+    return loads
+
+
+@pytest.fixture
+def open_screen(page):
+    """`open_screen(link, empty_text)`: follow a nav link, expect its heading and empty state."""
+
+    def _open(link: str, empty_text: str) -> None:
+        page.get_by_role("link", name=link, exact=True).click()
+        expect(page.get_by_role("heading", name=link, exact=True)).to_be_visible()
+        expect(page.get_by_text(empty_text)).to_be_visible()
+
+    return _open
+
+
 class HubUser:
     """A tenant owner registered over HTTP on the live hub."""
 

@@ -60,11 +60,10 @@ def test_wrong_password_shows_the_hubs_message(page, hub_user):
     assert stored_refresh_token(page) is None
 
 
-def test_job_progress_and_success_arrive_live_without_reload(page, log_in, hub_user, hub_url, worker,
-                                                             screenshot_dir, capsys):
+def test_job_progress_and_success_arrive_live_without_reload(page, log_in, page_loads, hub_user, hub_url,
+                                                             worker, screenshot_dir, capsys):
     user = hub_user()
-    loads: list[str] = []
-    page.on("load", lambda _: loads.append(page.url))
+    loads = page_loads
     log_in(user)
     page.evaluate("window.__sameDocument = true")
     api_calls: list[str] = []

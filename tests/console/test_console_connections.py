@@ -27,14 +27,12 @@ def create(page):
     return info.value
 
 
-def test_create_sync_now_and_records_arrive_live(page, log_in, hub_user, hub_url, worker, screenshot_dir):
+def test_create_sync_now_and_records_arrive_live(page, log_in, page_loads, open_screen, hub_user, hub_url,
+                                                 worker, screenshot_dir):
     user = hub_user()
-    loads: list[str] = []
-    page.on("load", lambda _: loads.append(page.url))
+    loads = page_loads
     log_in(user)
-    page.get_by_role("link", name="Connections", exact=True).click()
-    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
-    expect(page.get_by_text("No connections yet.")).to_be_visible()
+    open_screen("Connections", "No connections yet.")
 
     # The config form comes from the connector's schema; a bad URL is refused beside its field.
     page.get_by_label("Connector").select_option("rest")

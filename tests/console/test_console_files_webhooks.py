@@ -39,13 +39,11 @@ def upload(page, name: str, data: bytes, mime: str):
     return info.value
 
 
-def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, log_in, hub_user, worker, hub_url,
-                                                               screenshot_dir):
+def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, log_in, open_screen, hub_user, worker,
+                                                               hub_url, screenshot_dir):
     user = hub_user()
     log_in(user)
-    page.get_by_role("link", name="Files", exact=True).click()
-    expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()
-    expect(page.get_by_text("No files yet.")).to_be_visible()
+    open_screen("Files", "No files yet.")
 
     # An empty file: the hub refuses it and the form shows the envelope's message.
     refused = upload(page, "empty.png", b"", "image/png")

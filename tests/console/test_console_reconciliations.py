@@ -58,16 +58,13 @@ def euros(minor: int) -> str:
     return f"{'-' if minor < 0 else ''}€{abs(minor) / 100:,.2f}"
 
 
-def test_run_watch_and_read_the_report_with_its_chart(page, log_in, hub_user, worker, fake_stripe,
-                                                      screenshot_dir):
+def test_run_watch_and_read_the_report_with_its_chart(page, log_in, page_loads, open_screen, hub_user,
+                                                      worker, fake_stripe, screenshot_dir):
     user = hub_user()
     month = plant_month(user, fake_stripe)
-    loads: list[str] = []
-    page.on("load", lambda _: loads.append(page.url))
+    loads = page_loads
     log_in(user)
-    page.get_by_role("link", name="Reconciliations", exact=True).click()
-    expect(page.get_by_role("heading", name="Reconciliations", exact=True)).to_be_visible()
-    expect(page.get_by_text("No reconciliations yet.")).to_be_visible()
+    open_screen("Reconciliations", "No reconciliations yet.")
 
     # A period that ends before it starts: the hub's field error sits beside "Last day".
     page.get_by_label("First day").fill("2026-10-31")

@@ -110,6 +110,20 @@ export function liveScreen(onJobUpdated, onReconnect) {
   return () => stops.forEach((stop) => stop());
 }
 
+/**
+ * `fn` at most once per burst of calls: each call (re)starts a `ms` timer.
+ * `.cancel()` drops a run still waiting (for a screen's cleanup).
+ */
+export function debounce(fn, ms) {
+  let timer = null;
+  const call = () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+  call.cancel = () => clearTimeout(timer);
+  return call;
+}
+
 /** Observe the connection state; returns an unsubscribe. */
 export function onState(fn) {
   stateListeners.add(fn);

@@ -8,7 +8,7 @@ import { api, query } from "../../api.js";
 import { h, replaceChildren, timeEl } from "../../dom.js";
 import { FINISHED } from "../../follow.js";
 import { formAlert } from "../../forms.js";
-import { liveScreen } from "../../live.js";
+import { debounce, liveScreen } from "../../live.js";
 import { isNewer } from "../jobs/widgets.js";
 import { renderConnection } from "./detail.js";
 import { createForm } from "./form.js";
@@ -101,15 +101,12 @@ async function renderConnections(main, _params, ctx) {
 
   // A sync nobody here started (the schedule, another admin) is unknown to
   // the rows: re-read the list, at most once per burst of events.
-  let pending = null;
+  const loadSoon = debounce(load, 300);
   function onJobUpdated(event) {
     if (!event || event.type !== SYNC_JOB) return;
     const row = [...rows.values()].find((r) => r.tr.dataset.syncJobId === event.id);
     if (!row) {
-      if (event.status === "queued") {
-        clearTimeout(pending);
-        pending = setTimeout(load, 300);
-      }
+      if (event.status === "queued") loadSoon();
       return;
     }
     showJob(row, event);
@@ -126,7 +123,7 @@ async function renderConnections(main, _params, ctx) {
   const stopLive = liveScreen(onJobUpdated, load);
   await load();
   return () => {
-    clearTimeout(pending);
+    loadSoon.cancel();
     stopLive();
   };
 }

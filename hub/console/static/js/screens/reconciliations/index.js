@@ -8,7 +8,7 @@ import { api, query } from "../../api.js";
 import { h, randomId, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { FINISHED } from "../../follow.js";
 import { clearErrors, field, formAlert, showError } from "../../forms.js";
-import { liveScreen } from "../../live.js";
+import { debounce, liveScreen } from "../../live.js";
 import { navigate } from "../../router.js";
 import { renderReconciliation } from "./detail.js";
 import { lastMonth, nextDay, periodText, recStatusBadge, resultText, triggerText } from "./widgets.js";
@@ -120,11 +120,7 @@ async function renderReconciliations(main, _params, ctx) {
 
   // A run's status moves with its job; a finished or unknown run (the nightly
   // one, another user's) re-reads the page, at most once per burst of events.
-  let pending = null;
-  function loadSoon() {
-    clearTimeout(pending);
-    pending = setTimeout(load, 300);
-  }
+  const loadSoon = debounce(load, 300);
   function onJobUpdated(event) {
     if (!event || event.type !== JOB_TYPE) return;
     const row = tbody.querySelector(`tr[data-job-id="${CSS.escape(event.id)}"]`);
@@ -138,7 +134,7 @@ async function renderReconciliations(main, _params, ctx) {
   const stopLive = liveScreen(onJobUpdated, load);
   await load();
   return () => {
-    clearTimeout(pending);
+    loadSoon.cancel();
     stopLive();
   };
 }
