@@ -27,10 +27,14 @@ CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",  # 414, 417, 431, 501: gunicorn's own refusals (hub/httpserver.py)
     415: "UNSUPPORTED_MEDIA_TYPE",
+    417: "EXPECTATION_FAILED",
     422: "VALIDATION_ERROR",
     429: "RATE_LIMITED",
+    431: "HEADERS_TOO_LARGE",
     500: "INTERNAL_ERROR",
+    501: "NOT_IMPLEMENTED",
     503: "SERVICE_UNAVAILABLE",
 }
 
@@ -42,10 +46,14 @@ MESSAGES = {
     405: "This method is not allowed on this path.",
     409: "The request conflicts with the current state.",
     413: "The request body is too large.",
+    414: "The request line (method, path and query string) is too long.",
     415: "Unsupported media type.",
+    417: "The Expect header cannot be met.",
     422: "The request is not valid.",
     429: "Too many requests; slow down.",
+    431: "The request headers are too many or too large.",
     500: "Something went wrong on our side.",
+    501: "The transfer coding is not supported.",
     503: "A service the hub depends on is unavailable.",
 }
 

@@ -24,23 +24,13 @@ from hub.errors import CODES, MESSAGES
 
 log = logging.getLogger(__name__)
 
-# Statuses only gunicorn gives; the rest come from hub.errors.
-SERVER_CODES = {414: "URI_TOO_LONG", 417: "EXPECTATION_FAILED",
-                431: "HEADERS_TOO_LARGE", 501: "NOT_IMPLEMENTED"}
-SERVER_MESSAGES = {
-    414: "The request line (method, path and query string) is too long.",
-    417: "The Expect header cannot be met.",
-    431: "The request headers are too many or too large.",
-    501: "The transfer coding is not supported.",
-}
-
 
 def error_body(status: int, request_id: str) -> bytes:
     """The error envelope for a request gunicorn refused, as JSON bytes."""
     return json.dumps({
         "success": False, "error": True,
-        "code": SERVER_CODES.get(status) or CODES.get(status, "BAD_REQUEST"),
-        "message": SERVER_MESSAGES.get(status) or MESSAGES.get(status, "The request was refused."),
+        "code": CODES.get(status, "BAD_REQUEST"),
+        "message": MESSAGES.get(status, "The request was refused."),
         "details": {},
         "meta": {"request_id": request_id},
     }).encode()
