@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.auth.routes import blp as auth_blp
     from hub.api.connections.routes import connections_blp, connectors_blp, document_connectors
     from hub.api.demo_source import routes as demo_source
+    from hub.api.docs import blp as swagger_ui_blp
     from hub.api.emails.routes import blp as emails_blp
     from hub.api.files.routes import blp as files_blp
     from hub.api.health.routes import blp as health_blp
@@ -43,5 +44,6 @@ def register_blueprints(app: Flask) -> None:
     for blp in (connectors_blp, connections_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     demo_source.register(app)
+    app.register_blueprint(swagger_ui_blp)
     document_job_types(api.spec)
     document_connectors(api.spec)
