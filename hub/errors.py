@@ -2,7 +2,7 @@
 
 Routes raise `HubError` subclasses or call `flask_smorest.abort`; routing
 errors, marshmallow validation, JWT failures, rate limits and unhandled
-exceptions all end up here and leave as the error envelope of API.md.
+exceptions all end up here and leave as the error envelope of docs/API.md.
 """
 from __future__ import annotations
 

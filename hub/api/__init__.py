@@ -9,7 +9,9 @@ API_PREFIX = "/api/v1"
 
 api = HubApi(spec_kwargs={
     "info": {"description": "Integration hub: accounts, jobs and integrations. "
-                            "Every response is the JSON envelope described in API.md. "
+                            "Every response is the JSON envelope described in docs/API.md, "
+                            "the hub's API reference in its repository, which also covers "
+                            "the real-time (Socket.IO) events. "
                             "Text fields may not contain NUL (U+0000); unknown fields and "
                             "query parameters are rejected with 422."},
 })
