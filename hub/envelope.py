@@ -14,6 +14,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, g, has_request_context, request
 from flask_smorest import Blueprint
+from webargs.core import is_json
 from webargs.flaskparser import FlaskParser
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -149,7 +150,20 @@ def _bad_text(value: Any, path: str = "") -> str | None:
 
 class StrictTextParser(FlaskParser):
     """Refuse text that PostgreSQL cannot store (NUL, lone surrogates) with a 422,
-    in any location and at any depth, instead of failing at INSERT time."""
+    in any location and at any depth, instead of failing at INSERT time; and a
+    body in another format where JSON is read with a 415 that says so (webargs
+    would read it as no body and report every required field as missing)."""
+
+    def _raw_load_json(self, req):
+        if not is_json(req.mimetype) and (req.mimetype or req.content_length or
+                                          req.headers.get("Transfer-Encoding")):
+            from hub.errors import UnsupportedMediaType
+
+            sent = req.mimetype or "no Content-Type"
+            raise UnsupportedMediaType(
+                f"Send the body as JSON with 'Content-Type: application/json' (this request "
+                f"sent {sent}).", details={"content_type": req.mimetype or None})
+        return super()._raw_load_json(req)
 
     def pre_load(self, location_data, *, schema, req, location):
         data = super().pre_load(location_data, schema=schema, req=req, location=location)

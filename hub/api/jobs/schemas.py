@@ -53,6 +53,8 @@ class JobTypeSchema(ma.Schema):
     description = ma.fields.String()
     queue = ma.fields.String()
     creatable = ma.fields.Boolean(metadata={"description": "Whether POST /jobs accepts it."})
+    created_through = ma.fields.String(allow_none=True, metadata={
+        "description": "For a type POST /jobs does not take: the endpoint that queues it."})
     payload_schema = ma.fields.Dict(attribute="schema", metadata={"description": "JSON Schema."})
     retry = ma.fields.Method("_retry")
 
