@@ -271,44 +271,22 @@ def start_beat(app, base_config, process_logs):
         beat.stop()
 
 
-def _serve(base_config, process_logs):
-    """gunicorn (HTTP) and the realtime process (Socket.IO), as the Procfile runs them.
-
-    Clients find the Socket.IO server as browsers do, through GET /api/v1/realtime."""
-    import requests
-    from localservices import free_port
-
-    from tests.processes import start_gunicorn, start_realtime, wait_until
-
-    port, realtime_port = free_port(), free_port()
-    config = {**base_config, "REALTIME_PORT": realtime_port}
-    realtime = start_realtime(config, process_logs, realtime_port)
-    proc = start_gunicorn(config, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-                   "gunicorn to serve /health/live", proc=proc.proc)
-    except BaseException:
-        proc.stop()
-        realtime.stop()
-        raise
-    return (proc, realtime), base
-
-
 @pytest.fixture
 def live_server(app, base_config, process_logs):
     """The hub under gunicorn with its realtime process, as operators run them; yields the
-    API's base URL."""
-    procs, base = _serve(base_config, process_logs)
-    yield base
-    for proc in procs:
-        proc.stop()
+    API's base URL (clients find Socket.IO through GET /api/v1/realtime, as browsers do)."""
+    from tests.processes import WebHub
+
+    web = WebHub(base_config, process_logs)
+    yield web.url
+    web.stop()
 
 
 @pytest.fixture(scope="module")
 def module_live_server(app, base_config, process_logs):
     """Like live_server, shared by a module's tests (tables are still emptied per test)."""
-    procs, base = _serve(base_config, process_logs)
-    yield base
-    for proc in procs:
-        proc.stop()
+    from tests.processes import WebHub
+
+    web = WebHub(base_config, process_logs)
+    yield web.url
+    web.stop()

@@ -112,6 +112,38 @@ def start_realtime(config: dict[str, Any], log_dir: Path, port: int, **env: str)
     return proc
 
 
+class WebHub:
+    """The API (gunicorn) and its realtime process, as the Procfile runs them."""
+
+    def __init__(self, config: dict[str, Any], log_dir: Path) -> None:
+        import requests
+        from localservices import free_port
+
+        port, realtime_port = free_port(), free_port()
+        self.config = {**config, "REALTIME_PORT": realtime_port}
+        self.realtime_url = f"http://127.0.0.1:{realtime_port}"
+        self.realtime = start_realtime(self.config, log_dir, realtime_port)
+        self.gunicorn = start_gunicorn(self.config, log_dir, port)
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: requests.get(self.url + "/health/live", timeout=1).ok, 30,
+                       "gunicorn to serve /health/live", proc=self.gunicorn.proc)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def procs(self) -> list[HubProcess]:
+        return [self.gunicorn, self.realtime]
+
+    def alive(self) -> bool:
+        return all(p.proc.poll() is None for p in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
 def start_flower(config: dict[str, Any], log_dir: Path, port: int, basic_auth: str) -> HubProcess:
     cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "flower", f"--port={port}",
            "--address=127.0.0.1", f"--basic-auth={basic_auth}"]

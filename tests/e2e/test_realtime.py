@@ -22,7 +22,7 @@ from hub.extensions import db
 from hub.models import Job, User
 from hub.realtime import emit_job_update
 from tests.helpers import PASSWORD
-from tests.processes import start_gunicorn, start_realtime, wait_until
+from tests.processes import WebHub, start_realtime, wait_until
 from tests.socket_client import RawSocket, RecordingClient, connect, realtime_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -61,20 +61,18 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub(app, base_config, process_logs):
-    api_port, rt_port, rt2_port = free_port(), free_port(), free_port()
-    config = {**base_config, **SETTINGS, "REALTIME_PORT": rt_port}
-    procs = [start_realtime(config, process_logs, rt_port),
-             start_realtime(config, process_logs, rt2_port)]
-    gunicorn = start_gunicorn(config, process_logs, api_port)
-    procs.append(gunicorn)
-    base = f"http://127.0.0.1:{api_port}"
+    web = WebHub({**base_config, **SETTINGS}, process_logs)
+    second_port = free_port()
     try:
-        wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-                   "gunicorn to serve /health/live", proc=gunicorn.proc)
-        yield Hub(base, f"http://127.0.0.1:{rt2_port}", procs)
+        second = start_realtime(web.config, process_logs, second_port)
+    except BaseException:
+        web.stop()
+        raise
+    try:
+        yield Hub(web.url, f"http://127.0.0.1:{second_port}", [*web.procs, second])
     finally:
-        for proc in procs:
-            proc.stop()
+        second.stop()
+        web.stop()
 
 
 @pytest.fixture
@@ -328,15 +326,10 @@ def test_open_sockets_never_take_the_apis_threads(app, base_config, process_logs
     """The outage this process exists for: with Socket.IO on the API's gthread pool, as many
     open sockets as threads (64) stopped every HTTP request. Here the API has 4 threads and
     200 sockets are open, half never authenticating; the API still answers at once."""
-    api_port, rt_port = free_port(), free_port()
-    config = {**base_config, "REALTIME_PORT": rt_port, "WEB_CONCURRENCY": 1, "WEB_THREADS": 4}
-    procs = [start_realtime(config, process_logs, rt_port)]
-    procs.append(start_gunicorn(config, process_logs, api_port))
-    api = f"http://127.0.0.1:{api_port}"
+    web = WebHub({**base_config, "WEB_CONCURRENCY": 1, "WEB_THREADS": 4}, process_logs)
+    api = web.url
     try:
-        wait_until(lambda: requests.get(api + "/health/live", timeout=1).ok, 30,
-                   "gunicorn to serve /health/live", proc=procs[-1].proc)
-        hub = Hub(api, "", procs)
+        hub = Hub(api, "", web.procs)
         users = [hub.register(f"Tabs {i}") for i in range(2)]
         url, path = realtime_endpoint(api)
         for i in range(100):
@@ -352,5 +345,4 @@ def test_open_sockets_never_take_the_apis_threads(app, base_config, process_logs
                                json={"type": "demo.sleep", "payload": {"seconds": 0}})
             assert resp.status_code == 202, resp.text
     finally:
-        for proc in procs:
-            proc.stop()
+        web.stop()
