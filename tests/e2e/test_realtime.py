@@ -346,3 +346,16 @@ def test_open_sockets_never_take_the_apis_threads(app, base_config, process_logs
             assert resp.status_code == 202, resp.text
     finally:
         web.stop()
+
+
+def test_websocket_only_mode_refuses_long_polling(app, base_config, process_logs, sockets):
+    """Behind a load balancer without sticky sessions (README, Scaling out): WebSockets only."""
+    port = free_port()
+    proc = start_realtime({**base_config, "SOCKETIO_TRANSPORTS": "websocket"}, process_logs, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        polling = requests.get(url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+        assert polling.status_code == 400
+        sockets.append(RawSocket(url, "/socket.io"))
+    finally:
+        proc.stop()
