@@ -32,7 +32,7 @@ def main() -> None:
     asgi, _server = create_realtime_app(app)
     open_files = raise_open_files_limit()
     trusted = cfg["REALTIME_TRUSTED_PROXIES"].strip()
-    log.warning("realtime: Socket.IO on %s:%s%s (open files %d, transports %s)",
+    log.info("realtime: Socket.IO on %s:%s%s (open files %d, transports %s)",
                 cfg["REALTIME_HOST"], cfg["REALTIME_PORT"], cfg["REALTIME_PATH"], open_files,
                 cfg["SOCKETIO_TRANSPORTS"])
     uvicorn.run(

@@ -12,7 +12,8 @@ Limits (settings in hub/config.py):
 - a connection that has not authenticated within REALTIME_AUTH_TIMEOUT seconds
   is closed, whether it sent no token, a refused one, or nothing at all;
 - REALTIME_MAX_SOCKETS_PER_USER across every real-time process (limits.py);
-- REALTIME_MAX_CONNECTIONS_PER_IP per process (off when 0);
+- REALTIME_MAX_CONNECTIONS per process, and REALTIME_MAX_CONNECTIONS_PER_IP
+  per process (off when 0);
 - REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET job rooms per socket;
 - a socket closes when its access token expires unless the client sent a
   fresher one (`reauth`), and when its rights end (control.py).
@@ -63,6 +64,7 @@ class HubSocketServer(socketio.AsyncServer):
         self.flask_app = app
         self.auth_timeout = float(cfg["REALTIME_AUTH_TIMEOUT"])
         self.max_per_ip = int(cfg["REALTIME_MAX_CONNECTIONS_PER_IP"])
+        self.max_connections = int(cfg["REALTIME_MAX_CONNECTIONS"])
         self.max_subscriptions = int(cfg["REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET"])
         self.server_id = uuid.uuid4().hex[:12]
         self.user_cap = UserSocketCap(cfg["REDIS_URL"], int(cfg["REALTIME_MAX_SOCKETS_PER_USER"]),
@@ -95,6 +97,9 @@ class HubSocketServer(socketio.AsyncServer):
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         address = client_address(environ)
+        if len(self.eio.sockets) > self.max_connections:  # this one is counted already
+            log.warning("refused a connection: %d open, REALTIME_MAX_CONNECTIONS", self.max_connections)
+            return "this server is full; retry later or on another server"
         if self.max_per_ip and self.per_address.get(address, 0) >= self.max_per_ip:
             log.info("refused a connection from %s: %d open", address, self.max_per_ip)
             return (f"too many connections from this address (at most {self.max_per_ip}); "

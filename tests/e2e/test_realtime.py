@@ -346,3 +346,52 @@ def test_open_sockets_never_take_the_apis_threads(app, base_config, process_logs
             assert resp.status_code == 202, resp.text
     finally:
         web.stop()
+
+
+def test_websocket_only_mode_refuses_long_polling(app, base_config, process_logs, sockets):
+    """Behind a load balancer without sticky sessions (README, Scaling out): WebSockets only."""
+    port = free_port()
+    proc = start_realtime({**base_config, "SOCKETIO_TRANSPORTS": "websocket"}, process_logs, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        polling = requests.get(url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+        assert polling.status_code == 400
+        sockets.append(RawSocket(url, "/socket.io"))
+    finally:
+        proc.stop()
+
+
+def test_each_cap_of_a_realtime_process_is_reached(app, base_config, process_logs, hub, sockets):
+    """REALTIME_MAX_CONNECTIONS, REALTIME_MAX_MESSAGE_BYTES, REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET."""
+    port = free_port()
+    proc = start_realtime({**base_config, "REALTIME_MAX_CONNECTIONS": 6,
+                           "REALTIME_MAX_MESSAGE_BYTES": 2048,
+                           "REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET": 2}, process_logs, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        user = hub.register()
+        job_ids = [hub.as_user(user, "POST", "/api/v1/jobs", json={
+            "type": "demo.sleep", "payload": {"seconds": 0}}).json()["data"]["id"] for _ in range(3)]
+        sio = socketio.Client(reconnection=False)
+        sio.connect(url, auth={"token": user["access_token"]}, transports=["websocket"])
+        sockets.append(sio)
+        assert sio.call("subscribe", {"job_id": job_ids[0]}, timeout=10)["ok"] is True
+        assert sio.call("subscribe", {"job_id": job_ids[1]}, timeout=10)["ok"] is True
+        over = sio.call("subscribe", {"job_id": job_ids[2]}, timeout=10)
+        assert over["ok"] is False and over["error"]["code"] == "LIMIT_REACHED"
+        assert sio.call("unsubscribe", {"job_id": job_ids[0]}, timeout=10)["ok"] is True
+        assert sio.call("subscribe", {"job_id": job_ids[2]}, timeout=10)["ok"] is True
+
+        big = RawSocket(url, "/socket.io")
+        sockets.append(big)
+        big.ws.send("42" + '["subscribe",{"job_id":"' + "x" * 4096 + '"}]')
+        assert big.closed_within(5), "a message over REALTIME_MAX_MESSAGE_BYTES was taken"
+
+        opened = []
+        with pytest.raises(websocket.WebSocketBadStatusException):
+            for _ in range(10):
+                opened.append(RawSocket(url, "/socket.io"))
+        sockets.extend(opened)
+        assert len(opened) < 6
+    finally:
+        proc.stop()
