@@ -230,6 +230,19 @@ def add_user(client):
     return _add
 
 
+@pytest.fixture
+def staff(app, register):
+    """A hub operator (`is_staff`), as `flask hub create-user --staff` makes one, logged in."""
+    from hub.extensions import db
+    from hub.models import User
+
+    account = register(tenant_name="Hub operators")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(account.user["id"])).is_staff = True
+        db.session.commit()
+    return account
+
+
 @pytest.fixture(scope="session")
 def process_logs(service_dir: Path) -> Path:
     path = service_dir / "logs"

@@ -199,6 +199,21 @@ def retrieve(settings: StripeSettings, object_type: str, object_id: str, *,
         raise translate(exc) from None
 
 
+def create_customer(settings: StripeSettings, *, metadata: dict[str, str], name: str | None = None,
+                    email: str | None = None, description: str | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+    """Create a customer on the platform account; Stripe replays the first answer for a
+    repeated `idempotency_key`, so a retried request never makes a second customer."""
+    params: dict[str, Any] = {"metadata": metadata}
+    params.update({k: v for k, v in (("name", name), ("email", email), ("description", description))
+                   if v is not None})
+    options = {"idempotency_key": idempotency_key} if idempotency_key else None
+    try:
+        return client(settings).v1.customers.create(params=params, options=options).to_dict()
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+
+
 def _plain(value: Any) -> Any:
     """A library object as a dict, one level deep (cheap: no recursion)."""
     return value.to_dict(recursive=False) if isinstance(value, stripe.StripeObject) else value

@@ -100,6 +100,7 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/invoices"): "invoice.created",
     ("POST", "/api/v1/payments/reconciliations"): "reconciliation.requested",
     ("POST", "/api/v1/payments/stripe-links"): "stripe_link.created",
+    ("POST", "/api/v1/payments/customers"): "stripe_customer.created",
     ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): "stripe_link.deleted",
     ("POST", "/api/v1/connections"): "connection.created",
     ("PATCH", "/api/v1/connections/{connection_id}"): "connection.updated",
