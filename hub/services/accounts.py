@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub import jobs
-from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
+from hub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from hub.extensions import db
 from hub.models import ADMIN_ROLES, ApiKey, Tenant, User, utcnow
-from hub.services import audit, paginate
+from hub.services import audit, paginate, tokens
 from hub.services import email as email_service
 from hub.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -127,13 +127,33 @@ def update_user(actor: audit.Actor, actor_role: str, user: User, changes: dict[s
     for field in ("name", "role", "is_active"):
         if field in changes:
             setattr(user, field, changes[field])
+    details: dict[str, Any] = {"fields": sorted(k for k in changes if k != "password")
+                               + (["password"] if "password" in changes else [])}
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
-    audit.record(actor, "user.updated", "user", user.id,
-                 {"fields": sorted(k for k in changes if k != "password")
-                  + (["password"] if "password" in changes else [])})
+        # An admin reset ends every session of the user, the admin's own too if it is theirs.
+        details["sessions_ended"] = tokens.end_sessions(user.id, "password_reset")
+    elif changes.get("is_active") is False:
+        # Else reactivating the user would bring back the logins they had.
+        details["sessions_ended"] = tokens.end_sessions(user.id, "deactivated")
+    audit.record(actor, "user.updated", "user", user.id, details)
     db.session.commit()
     return user
+
+
+def change_own_password(user: User, current_password: str, new_password: str,
+                        keep_family: uuid.UUID | None) -> int:
+    """A user changes their own password: every other login of theirs ends; the one that
+    asked (`keep_family`) stays. Returns how many logins ended. Commits."""
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed("The current password is not right.",
+                               details={"fields": {"json": {"current_password": ["not your password"]}}})
+    user.password_hash = hash_password(new_password)
+    ended = tokens.end_sessions(user.id, "password_changed", keep_family)
+    audit.record(audit.Actor(user.tenant_id, user.id), "user.password_changed", "user", user.id,
+                 {"sessions_ended": ended})
+    db.session.commit()
+    return ended
 
 
 def delete_user(actor: audit.Actor, actor_role: str, user: User) -> None:

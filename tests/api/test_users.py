@@ -111,7 +111,7 @@ def test_user_changes_are_audited(register, add_user):
     updated = events[0]
     assert updated["actor_user_id"] == owner.user["id"]
     assert updated["object_id"] == member.user["id"]
-    assert updated["details"] == {"fields": ["name", "password"]}
+    assert updated["details"] == {"fields": ["name", "password"], "sessions_ended": 1}
     assert updated["request_id"]
     # Another tenant sees none of it.
     other = register()

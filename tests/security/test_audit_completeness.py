@@ -83,6 +83,10 @@ CALLS = {
         "Authorization": f"Bearer {t.owner.refresh}"}), None, None),
     ("POST", "/api/v1/auth/logout"): lambda t, c: (t.member.post("/api/v1/auth/logout"),
                                                     t.member.user["id"], t.member.user["id"]),
+    # The owner's own session stays, so the calls after this one still work.
+    ("POST", "/api/v1/auth/password"): lambda t, c: (t.owner.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "another horse, battery and staple"}),
+        t.owner.user["id"], t.owner.user["id"]),
     ("POST", "/api/v1/files"): lambda t, c: (t.owner.post("/api/v1/files", data={
         "file": (io.BytesIO(b"x,y\n"), "c.csv", "text/csv")}, content_type="multipart/form-data"),
         t.owner.user["id"], "created"),

@@ -12,6 +12,8 @@ from hub.api.auth.schemas import (
     LoginSchema,
     LogoutSchema,
     MeSchema,
+    PasswordChangedSchema,
+    PasswordChangeSchema,
     RegisterResultSchema,
     RegisterSchema,
     TokenPairSchema,
@@ -107,6 +109,22 @@ def logout(data):
     db.session.commit()
     set_message("Logged out.")
     return None
+
+
+@blp.route("/password", methods=["POST"])
+@auth_required(allow_api_key=False)
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, PasswordChangedSchema)
+@blp.doc(description="Every other login of yours ends at once (its access and refresh tokens "
+                     "are revoked); the one that sent this request stays. An admin's reset "
+                     "through PATCH /users/{id} ends all of them.")
+def change_password(data):
+    """Change your own password."""
+    claims = get_jwt()
+    ended = accounts.change_own_password(current_principal().user, data["current_password"],
+                                         data["new_password"], tokens.family_of(claims))
+    set_message("Password changed; your other sessions have ended.")
+    return {"sessions_ended": ended}
 
 
 @blp.route("/me", methods=["GET"])

@@ -21,6 +21,17 @@ class LogoutSchema(ma.Schema):
                                      metadata={"description": "Also revoke this refresh token."})
 
 
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True,
+                                        validate=ma.validate.Length(min=1, max=256))
+    new_password = password_field(required=True)
+
+
+class PasswordChangedSchema(ma.Schema):
+    sessions_ended = ma.fields.Integer(metadata={
+        "description": "How many other logins of yours were ended (this one stays)."})
+
+
 class TokenPairSchema(ma.Schema):
     access_token = ma.fields.String()
     refresh_token = ma.fields.String()
