@@ -73,6 +73,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ARGON2_TIME_COST": (_int, 3),
     "ARGON2_MEMORY_KIB": (_int, 65536),
     "ARGON2_PARALLELISM": (_int, 4),
+    # zxcvbn's score (0-4) a new password needs; 3 = "safely unguessable" online.
+    "PASSWORD_MIN_SCORE": (_int, 3),
     "LOGIN_RATE_LIMIT_IP": (str, "20 per minute"),
     "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
     "API_RATE_LIMIT": (str, "600 per minute"),
@@ -268,6 +270,8 @@ MIN_PRODUCTION_ARGON2 = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
 
 def check_password_settings(cfg: dict[str, Any]) -> None:
     """argon2 parameters argon2 itself refuses (any environment) or too weak for production."""
+    if not 0 <= cfg["PASSWORD_MIN_SCORE"] <= 4:
+        raise ConfigError("PASSWORD_MIN_SCORE must be 0-4 (zxcvbn's scores)")
     if cfg["ARGON2_TIME_COST"] < 1 or cfg["ARGON2_PARALLELISM"] < 1:
         raise ConfigError("ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1")
     if cfg["ARGON2_MEMORY_KIB"] < 8 * cfg["ARGON2_PARALLELISM"]:

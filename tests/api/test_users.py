@@ -103,7 +103,8 @@ def test_duplicate_email_and_bad_fields(register):
 def test_user_changes_are_audited(register, add_user):
     owner = register()
     member = add_user(owner)
-    owner.patch(f"/api/v1/users/{member.user['id']}", json={"name": "New", "password": "x" * 12})
+    owner.patch(f"/api/v1/users/{member.user['id']}",
+                json={"name": "New", "password": "velvet otter tuesday"})
     events = owner.get("/api/v1/audit-events?object_type=user").get_json()["data"]
     actions = [e["action"] for e in events]
     assert actions[0] == "user.updated"
