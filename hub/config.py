@@ -76,7 +76,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # zxcvbn's score (0-4) a new password needs; 3 = "safely unguessable" online.
     "PASSWORD_MIN_SCORE": (_int, 3),
     "LOGIN_RATE_LIMIT_IP": (str, "20 per minute"),
-    "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
+    # Failed logins per (account, client address): throttles a guesser, not the account's
+    # owner elsewhere; the per-account ceiling is much higher, against distributed guessing.
+    "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": (str, "5 per minute"),
+    "LOGIN_RATE_LIMIT_ACCOUNT": (str, "100 per hour"),
     "API_RATE_LIMIT": (str, "600 per minute"),
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
     "CELERY_TASK_EVENTS": (_bool, False),

@@ -108,6 +108,7 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         "JWT_SECRET_KEY": "test-jwt-secret-key-" + "y" * 32,
         "LOGIN_RATE_LIMIT_IP": "1000 per minute",
         "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
+        "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": "1000 per minute",
         "API_RATE_LIMIT": "10000 per minute",
         # Still argon2id, at its least cost: a default hash takes ~0.4 s of CPU, and the
         # suite signs up and logs in well over a thousand times.

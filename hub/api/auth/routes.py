@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask_jwt_extended import decode_token, get_current_user, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import InvalidTokenError
+from werkzeug.exceptions import HTTPException
 
 from hub.api.access import auth_required, current_principal, refresh_claims
 from hub.api.auth.schemas import (
@@ -27,10 +28,30 @@ blp = HubBlueprint("auth", __name__, url_prefix="/auth",
                    description="Sign-up, login and token lifecycle.")
 
 
-def _login_account_key() -> str:
-    body = request.get_json(silent=True)
+def _login_email() -> str:
+    """The email a login body names, for its rate-limit keys ("" if none).
+
+    Limits are checked before the view, so this must never read more of the body than
+    MAX_CONTENT_LENGTH allows: an oversized or unsized body stays unread here and the
+    view answers it (413), instead of the read failing inside the limiter.
+    """
+    length, limit = request.content_length, current_app.config.get("MAX_CONTENT_LENGTH")
+    if length is None or (limit is not None and length > limit) or not request.is_json:
+        return ""
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:
+        return ""
     email = body.get("email") if isinstance(body, dict) else None
-    return "login-account:" + (accounts.normalize_email(email) if isinstance(email, str) else "")
+    return accounts.normalize_email(email)[:320] if isinstance(email, str) else ""
+
+
+def _login_account_key() -> str:
+    return "login-account:" + _login_email()
+
+
+def _login_account_client_key() -> str:
+    return f"login-account-client:{_login_email()}|{request.remote_addr or 'unknown'}"
 
 
 def _failed(response) -> bool:
@@ -55,6 +76,8 @@ def register(data):
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT_CLIENT"],
+               key_func=_login_account_client_key, deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"],
                key_func=_login_account_key, deduct_when=_failed)
 @blp.arguments(LoginSchema)
