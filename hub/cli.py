@@ -70,11 +70,17 @@ def seed_demo() -> None:
             raise click.ClickException("set DEMO_PASSWORD (10+ characters) to create the demo user")
         _check_new_password(password, [email])
         tenant = accounts.create_tenant("Demo", "standard")
+        # A tenant owner, not staff: staff see every tenant's jobs, which would mislead
+        # anyone trying tenant isolation with the demo login.
         user = User(tenant_id=tenant.id, email=email, name="Demo Owner", role="owner",
-                    is_staff=True, password_hash=hash_password(password))
+                    is_staff=False, password_hash=hash_password(password))
         db.session.add(user)
         db.session.commit()
         click.echo("Created the demo tenant and user.")
+    elif user.is_staff:  # made staff by an older seed-demo
+        user.is_staff = False
+        db.session.commit()
+        click.echo("The demo user is no longer staff (a tenant owner only).")
     from flask import current_app
 
     from hub.api.demo_source.routes import enabled as demo_source_enabled
@@ -84,7 +90,8 @@ def seed_demo() -> None:
     if (demo_source_enabled(current_app.config)
             and connections.ensure_demo_connection(user.tenant_id, base_url) is not None):
         click.echo(f"Created a demo connection syncing {base_url}/demo-source/items every 5 minutes.")
-    click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}")
+    click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}"
+               f"  (owner of the Demo tenant; not staff)")
     click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")
 
 
