@@ -99,19 +99,24 @@ def test_the_per_account_ceiling_still_stops_guessing_from_many_addresses(app, c
                              environ_base={"REMOTE_ADDR": "203.0.113.99"}), 429, "RATE_LIMITED")
 
 
-def test_an_oversized_login_body_is_a_clean_413_that_never_reaches_the_limiter(app, client, caplog):
+def test_an_oversized_login_body_is_a_clean_413_that_never_reaches_the_limiter(base_config, caplog,
+                                                                                monkeypatch):
     """Issue 15, item 11: the limiter's key functions must not read past MAX_CONTENT_LENGTH
     (an 11 MB login logged 'Rate limit storage unreachable' while Redis was up)."""
     import json
 
+    from hub import create_app
+    from hub.extensions import limiter
+
+    # A fresh app: the limiter is one object, and an app another test built with an
+    # unreachable REDIS_URL may have pointed it there; this one points it back.
+    app = create_app(base_config)
+    monkeypatch.setattr(limiter, "_storage_dead", False)
     limit = app.config["MAX_CONTENT_LENGTH"]
     big = json.dumps({"email": "a@example.com", "password": "x" * (limit + 1_000_000)})
     with caplog.at_level("WARNING"):
-        resp = client.post("/api/v1/auth/login", data=big, content_type="application/json")
+        resp = app.test_client().post("/api/v1/auth/login", data=big, content_type="application/json")
     assert_error(resp, 413, "PAYLOAD_TOO_LARGE")
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "unreachable" not in logged and "fall" not in logged, logged
-    # The limiter still works on Redis afterwards (no in-memory fallback was switched on).
-    from hub.extensions import limiter
-
-    assert not getattr(limiter, "_storage_dead", False)
+    assert not limiter._storage_dead  # still on Redis: no in-memory fallback was switched on
