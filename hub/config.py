@@ -155,6 +155,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STORAGE_DOWNLOAD_URL_SECONDS": (_int, 300),
     "FILE_THUMBNAIL_SIZE": (_int, 256),
     "FILE_IMAGE_MAX_PIXELS": (_int, 50_000_000),
+    # Stored bytes per tenant, by tier: finished uploads plus pending direct uploads
+    # (their announced size); a deleted file frees its bytes. null: no quota.
+    "TENANT_STORAGE_QUOTA_BYTES": (_json, {"free": 1024**3, "standard": 100 * 1024**3,
+                                           "enterprise": 1024**4}),
     "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
     # Direct uploads never completed (and partial objects) are removed after this.
     "FILE_PENDING_TTL_HOURS": (_int, 24),
@@ -299,6 +303,11 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
                 raise ValueError("concurrency must be at least 1")
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
+    quota = cfg["TENANT_STORAGE_QUOTA_BYTES"]
+    if not isinstance(quota, dict) or any(
+            v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0)
+            for v in quota.values()):
+        raise ConfigError("TENANT_STORAGE_QUOTA_BYTES must be a JSON object of tier -> bytes (or null)")
     if cfg["JOB_LEASE_SECONDS"] < 2:
         raise ConfigError("JOB_LEASE_SECONDS must be at least 2")
     transports = [t.strip() for t in cfg["SOCKETIO_TRANSPORTS"].split(",") if t.strip()]
