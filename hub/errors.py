@@ -100,6 +100,12 @@ class ValidationFailed(HubError):
     status, code = 422, "VALIDATION_ERROR"
 
 
+class QuotaExceeded(HubError):
+    """Over the tenant's storage quota (TENANT_STORAGE_QUOTA_BYTES)."""
+
+    status, code = 413, "QUOTA_EXCEEDED"
+
+
 class RateLimited(HubError):
     status, code = 429, "RATE_LIMITED"
 

@@ -60,6 +60,10 @@ PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "fc00::/7", "fec0::/10",                                           # ULA, old site-local
 ))
 NAT64_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48"))
+# IPv6 forms whose last 32 bits are an IPv4 address a host or gateway may reach:
+# IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks) and SIIT's
+# IPv4-translated ::ffff:0:a.b.c.d. (:: and ::1 are judged as themselves.)
+IPV4_IN_LOW_BITS = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96"))
 
 
 class OutboundRefused(Exception):
@@ -105,7 +109,8 @@ def classify(ip: IPAddress) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
-            # ::ffff:a.b.c.d, 6to4, Teredo and NAT64 reach an IPv4 address: judge that one.
+            # ::a.b.c.d, ::ffff:a.b.c.d, ::ffff:0:a.b.c.d, 6to4, Teredo and NAT64 reach an
+            # IPv4 address: judge that one.
             return classify(embedded)
     if ip.is_unspecified:
         return "unspecified"
@@ -130,6 +135,8 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.teredo is not None:
         return ip.teredo[1]
     if any(ip in net for net in NAT64_NETWORKS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) > 1 and any(ip in net for net in IPV4_IN_LOW_BITS):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 

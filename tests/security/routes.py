@@ -78,6 +78,7 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/auth/login"): "user.login",
     ("POST", "/api/v1/auth/refresh"): None,  # routine token rotation; reuse is logged as a warning
     ("POST", "/api/v1/auth/logout"): "user.logout",
+    ("POST", "/api/v1/auth/password"): "user.password_changed",
     ("POST", "/api/v1/users"): "user.created",
     ("PATCH", "/api/v1/users/{user_id}"): "user.updated",
     ("DELETE", "/api/v1/users/{user_id}"): "user.deleted",
@@ -100,6 +101,7 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/invoices"): "invoice.created",
     ("POST", "/api/v1/payments/reconciliations"): "reconciliation.requested",
     ("POST", "/api/v1/payments/stripe-links"): "stripe_link.created",
+    ("POST", "/api/v1/payments/customers"): "stripe_customer.created",
     ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): "stripe_link.deleted",
     ("POST", "/api/v1/connections"): "connection.created",
     ("PATCH", "/api/v1/connections/{connection_id}"): "connection.updated",

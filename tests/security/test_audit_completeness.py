@@ -64,8 +64,7 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
         "due_date": "2026-12-01"}),
     ("POST", "/api/v1/payments/reconciliations"): (None, {"from": "2026-10-01T00:00:00Z",
                                                           "to": "2026-10-02T00:00:00Z"}),
-    ("POST", "/api/v1/payments/stripe-links"): ("created", lambda: {
-        "kind": "account", "stripe_id": "acct_" + uuid.uuid4().hex[:12]}),
+    ("POST", "/api/v1/payments/customers"): ("created", {"name": "A customer"}),
     ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): ("stripe_link", None),
     ("POST", "/api/v1/connections"): ("created", {"connector": "rest", "name": "Another",
                                                   "config": {"url": SOURCE_URL}}),
@@ -84,6 +83,10 @@ CALLS = {
         "Authorization": f"Bearer {t.owner.refresh}"}), None, None),
     ("POST", "/api/v1/auth/logout"): lambda t, c: (t.member.post("/api/v1/auth/logout"),
                                                     t.member.user["id"], t.member.user["id"]),
+    # The owner's own session stays, so the calls after this one still work.
+    ("POST", "/api/v1/auth/password"): lambda t, c: (t.owner.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "another horse, battery and staple"}),
+        t.owner.user["id"], t.owner.user["id"]),
     ("POST", "/api/v1/files"): lambda t, c: (t.owner.post("/api/v1/files", data={
         "file": (io.BytesIO(b"x,y\n"), "c.csv", "text/csv")}, content_type="multipart/form-data"),
         t.owner.user["id"], "created"),
@@ -91,8 +94,21 @@ CALLS = {
         _local(t.secrets["upload_url"]), data=b"world\n", content_type="text/plain"),
         t.owner.user["id"], t.ids["pending_file"]),
     ("POST", "/api/v1/webhooks/stripe"): lambda t, c: (_stripe_event(c), None, None),
+    ("POST", "/api/v1/payments/stripe-links"): lambda t, c: (t.owner.post(
+        "/api/v1/payments/stripe-links", json={"kind": "customer", "stripe_id": _proven_customer(c, t)}),
+        t.owner.user["id"], "created"),
     **{(m, p): _by_owner(m, p, obj, body) for (m, p), (obj, body) in BY_OWNER.items()},
 }
+
+
+def _proven_customer(client, t) -> str:
+    """A Stripe customer whose metadata names the tenant, made the way a tenant would in Stripe."""
+    from hub.integrations import stripe_api
+    from hub.services import stripe_settings
+
+    with client.application.app_context():
+        return stripe_api.create_customer(stripe_settings.current(),
+                                          metadata={"hub_tenant_id": t.tenant_id})["id"]
 
 
 def _local(url: str) -> str:

@@ -5,6 +5,7 @@ from flask import current_app, request
 from flask_jwt_extended import decode_token, get_current_user, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import InvalidTokenError
+from werkzeug.exceptions import HTTPException
 
 from hub.api.access import auth_required, current_principal, refresh_claims
 from hub.api.auth.schemas import (
@@ -12,6 +13,8 @@ from hub.api.auth.schemas import (
     LoginSchema,
     LogoutSchema,
     MeSchema,
+    PasswordChangedSchema,
+    PasswordChangeSchema,
     RegisterResultSchema,
     RegisterSchema,
     TokenPairSchema,
@@ -25,10 +28,30 @@ blp = HubBlueprint("auth", __name__, url_prefix="/auth",
                    description="Sign-up, login and token lifecycle.")
 
 
-def _login_account_key() -> str:
-    body = request.get_json(silent=True)
+def _login_email() -> str:
+    """The email a login body names, for its rate-limit keys ("" if none).
+
+    Limits are checked before the view, so this must never read more of the body than
+    MAX_CONTENT_LENGTH allows: an oversized or unsized body stays unread here and the
+    view answers it (413), instead of the read failing inside the limiter.
+    """
+    length, limit = request.content_length, current_app.config.get("MAX_CONTENT_LENGTH")
+    if length is None or (limit is not None and length > limit) or not request.is_json:
+        return ""
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:
+        return ""
     email = body.get("email") if isinstance(body, dict) else None
-    return "login-account:" + (accounts.normalize_email(email) if isinstance(email, str) else "")
+    return accounts.normalize_email(email)[:320] if isinstance(email, str) else ""
+
+
+def _login_account_key() -> str:
+    return "login-account:" + _login_email()
+
+
+def _login_account_client_key() -> str:
+    return f"login-account-client:{_login_email()}|{request.remote_addr or 'unknown'}"
 
 
 def _failed(response) -> bool:
@@ -53,6 +76,8 @@ def register(data):
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT_CLIENT"],
+               key_func=_login_account_client_key, deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"],
                key_func=_login_account_key, deduct_when=_failed)
 @blp.arguments(LoginSchema)
@@ -107,6 +132,22 @@ def logout(data):
     db.session.commit()
     set_message("Logged out.")
     return None
+
+
+@blp.route("/password", methods=["POST"])
+@auth_required(allow_api_key=False)
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, PasswordChangedSchema)
+@blp.doc(description="Every other login of yours ends at once (its access and refresh tokens "
+                     "are revoked); the one that sent this request stays. An admin's reset "
+                     "through PATCH /users/{id} ends all of them.")
+def change_password(data):
+    """Change your own password."""
+    claims = get_jwt()
+    ended = accounts.change_own_password(current_principal().user, data["current_password"],
+                                         data["new_password"], tokens.family_of(claims))
+    set_message("Password changed; your other sessions have ended.")
+    return {"sessions_ended": ended}
 
 
 @blp.route("/me", methods=["GET"])

@@ -1,9 +1,16 @@
 import marshmallow as ma
 
-from hub.api.schemas import TenantSchema, UserSchema, email_field, name_field, password_field
+from hub.api.schemas import (
+    NewPasswordSchema,
+    TenantSchema,
+    UserSchema,
+    email_field,
+    name_field,
+    password_field,
+)
 
 
-class RegisterSchema(ma.Schema):
+class RegisterSchema(NewPasswordSchema):
     tenant_name = name_field(required=True)
     name = name_field(required=True)
     email = email_field(required=True)
@@ -19,6 +26,19 @@ class LoginSchema(ma.Schema):
 class LogoutSchema(ma.Schema):
     refresh_token = ma.fields.String(load_only=True, validate=ma.validate.Length(max=4096),
                                      metadata={"description": "Also revoke this refresh token."})
+
+
+class PasswordChangeSchema(NewPasswordSchema):
+    password_field_name = "new_password"
+
+    current_password = ma.fields.String(required=True, load_only=True,
+                                        validate=ma.validate.Length(min=1, max=256))
+    new_password = password_field(required=True)
+
+
+class PasswordChangedSchema(ma.Schema):
+    sessions_ended = ma.fields.Integer(metadata={
+        "description": "How many other logins of yours were ended (this one stays)."})
 
 
 class TokenPairSchema(ma.Schema):
