@@ -66,6 +66,18 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JWT_ACCESS_TOKEN_MINUTES": (_int, 15),
     "JWT_REFRESH_TOKEN_DAYS": (_int, 30),
     "ALLOW_SIGNUP": (_bool, True),
+    # Account lifecycle (hub/services/account_lifecycle.py). Unset: on in production,
+    # off elsewhere. On, sign-up answers 202 alike for new and taken addresses and a
+    # new account logs in once its emailed link is followed.
+    "ACCOUNT_EMAIL_VERIFICATION": (_bool, None),
+    "PASSWORD_RESET_TTL_MINUTES": (_int, 60),
+    "EMAIL_VERIFICATION_TTL_HOURS": (_int, 48),
+    "INVITATION_TTL_HOURS": (_int, 168),
+    # Account mails (reset, verification, invitation) each address may be sent.
+    "ACCOUNT_EMAIL_RATE_LIMIT": (str, "5 per hour"),
+    # The hub's address as users reach it, for links in mails (https://hub.example.com);
+    # empty: the address of the request that caused the mail.
+    "PUBLIC_URL": (str, ""),
     "MAX_CONTENT_LENGTH": (_int, 10 * 1024 * 1024),
     "FLOWER_BASIC_AUTH": (str, None),
     # argon2id's cost for password hashes (argon2-cffi's defaults, RFC 9106's low-memory
@@ -231,6 +243,8 @@ def load_config(overrides: dict[str, Any] | None = None,
         for name, placeholder in DEV_SECRETS.items():
             cfg[name] = cfg.get(name) or placeholder
 
+    if cfg["ACCOUNT_EMAIL_VERIFICATION"] is None:
+        cfg["ACCOUNT_EMAIL_VERIFICATION"] = env == "production"
     cfg.update(_derived(cfg))
     cfg.update(overrides)  # explicit overrides win over derived values too
     return cfg

@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.access import SECURITY_SCHEMES
     from hub.api.api_keys.routes import blp as api_keys_blp
     from hub.api.audit.routes import blp as audit_blp
+    from hub.api.auth import lifecycle  # noqa: F401  (its routes join the auth blueprint)
     from hub.api.auth.routes import blp as auth_blp
     from hub.api.connections.routes import connections_blp, connectors_blp, document_connectors
     from hub.api.demo_source import routes as demo_source
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.emails.routes import blp as emails_blp
     from hub.api.files.routes import blp as files_blp
     from hub.api.health.routes import blp as health_blp
+    from hub.api.invitations.routes import blp as invitations_blp
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.jobs.routes import document_job_types
     from hub.api.payments.routes import invoices_blp, payments_blp
@@ -40,9 +42,9 @@ def register_blueprints(app: Flask) -> None:
     api.init_app(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blp in (auth_blp, users_blp, api_keys_blp, audit_blp, jobs_blp, emails_blp, files_blp,
-                endpoints_blp, deliveries_blp, invoices_blp, payments_blp, stripe_webhook_blp,
-                realtime_blp):
+    for blp in (auth_blp, users_blp, invitations_blp, api_keys_blp, audit_blp, jobs_blp, emails_blp,
+                files_blp, endpoints_blp, deliveries_blp, invoices_blp, payments_blp,
+                stripe_webhook_blp, realtime_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(health_blp)
     for blp in (connectors_blp, connections_blp):
