@@ -6,6 +6,7 @@ import { h, replaceChildren } from "./dom.js";
 import { connect, disconnect, on, onState } from "./live.js";
 import modules from "./modules.js";
 import { addRoute, currentPath, listen, navigate, render, setGuard, setNotFound } from "./router.js";
+import { publicRoutes } from "./screens/account.js";
 import { renderLogin } from "./screens/login.js";
 import { currentUser, isLoggedIn, logout, onSessionChange, restore } from "./session.js";
 
@@ -78,6 +79,7 @@ function registerRoutes() {
       });
     }
   }
+  for (const route of publicRoutes) addRoute(route.path, route.title, route.render, { public: true });
   // `#/` (or no hash): the first screen in the navigation.
   addRoute(/^$/, "Console", () => navigate(homePath()));
   setGuard((view) => (isLoggedIn() || view.isPublic ? null : loginView));

@@ -10,7 +10,8 @@ import connections from "./screens/connections/index.js";
 import flower from "./screens/flower.js";
 import files from "./screens/files/index.js";
 import jobs from "./screens/jobs/index.js";
+import invitations from "./screens/invitations.js";
 import reconciliations from "./screens/reconciliations/index.js";
 import webhooks from "./screens/webhooks/index.js";
 
-export default [jobs, files, reconciliations, connections, webhooks, flower];
+export default [jobs, files, reconciliations, connections, webhooks, invitations, flower];

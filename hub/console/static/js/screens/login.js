@@ -37,5 +37,6 @@ export function renderLogin(main, { reason }) {
     h("section", { class: "card login" },
       h("h1", { id: "login-title", text: "Log in" }),
       reason ? h("p", { class: "notice-inline", role: "status", text: reason }) : null,
-      form));
+      form,
+      h("p", { class: "login-links" }, h("a", { href: "#/forgot-password", text: "Forgot password?" }))));
 }
