@@ -64,8 +64,9 @@ schema.config.generation.update(allow_x00=False)
 def module_live_server(app, base_config, process_logs):
     """The hub (gunicorn and its realtime process) with Stripe pointed at the payments
     tests' fake server."""
+    from fake_stripe import FakeStripe
+
     from tests.payments.conftest import WEBHOOK_SECRET
-    from tests.payments.fake_stripe import FakeStripe
 
     with FakeStripe() as fake:
         stripe = {"STRIPE_API_KEY": fake.api_key, "STRIPE_API_BASE": fake.url,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+import stripe_data as sd
 from sqlalchemy import select
 
 from hub import events
@@ -14,7 +15,6 @@ from hub.models import Job, JobEvent, utcnow
 from hub.models.payment import Invoice, Reconciliation, StripeLink
 from hub.services import reconciliation
 from tests.helpers import PASSWORD, assert_error
-from tests.payments import stripe_data as sd
 from tests.payments.conftest import run_queued_jobs
 from tests.payments.helpers import link_directly
 from tests.processes import start_gunicorn, wait_until
