@@ -34,6 +34,28 @@ export function field({ path, label, type = "text", required = false, hint, attr
   return wrapper;
 }
 
+/**
+ * Run `action()` on submit: errors cleared first, `button` disabled and the form
+ * busy while it runs, and an error shown in the form (field errors beside their
+ * fields).
+ */
+export function onSubmit(form, button, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await action();
+    } catch (err) {
+      showError(form, err);
+    } finally {
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
 /** An alert box for a form's overall error; put it at the top of the form. */
 export function formAlert() {
   return h("div", { class: "form-error", role: "alert", hidden: true });
