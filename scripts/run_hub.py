@@ -89,6 +89,32 @@ def ensure_dev_env() -> dict[str, str]:
     return read_env_file(DEV_ENV)
 
 
+def child_env(env: dict[str, str], redis_url: str, ports: dict[str, str]) -> dict[str, str]:
+    """The processes' environment: what the user set wins, development defaults fill in.
+
+    Development defaults: a local database, mail to the local catcher, the usual
+    frontend dev-server origins allowed (CORS_ORIGINS), and payments against the
+    local Stripe (Procfile `stripe`) unless STRIPE_API_KEY is set.
+    """
+    env = {**env, **ports, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("HUB_ENV", "development")
+    env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
+    env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
+    mail_port = ports["MAIL_CATCHER_PORT"]
+    if not env.get("MAIL_SERVER"):
+        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
+                   MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
+    env.setdefault("FLOWER_URL", f"http://127.0.0.1:{ports['FLOWER_PORT']}/")  # the console's link
+    if not env.get("STRIPE_API_KEY"):
+        env.update(STRIPE_API_KEY="sk_test_hub_dev",
+                   STRIPE_API_BASE=f"http://127.0.0.1:{ports['STRIPE_DEV_PORT']}")
+    env.setdefault("STRIPE_API_BASE", "https://api.stripe.com")
+    venv_bin = str(Path(sys.executable).parent)
+    path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
+    return env
+
+
 def port_in_use(port: int) -> bool:
     """True if something already listens on 127.0.0.1:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -180,29 +206,10 @@ def main() -> int:
             env.setdefault(key, value)
 
         # 3. environment for the children
-        venv_bin = str(Path(sys.executable).parent)
-        env.setdefault("HUB_ENV", "development")
-        env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
-        env["REDIS_URL"] = redis_url
-        env["HUB_PORT"] = hub_port
-        env["REALTIME_PORT"] = realtime_port
-        # A frontend's dev server on the usual ports may call the API and open sockets.
-        env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
-        env["FLOWER_PORT"] = flower_port
-        # Mail goes to the local catcher (Procfile `mail`) unless MAIL_SERVER is set.
-        env["MAIL_CATCHER_PORT"] = mail_port
-        if not env.get("MAIL_SERVER"):
-            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
-                       MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
-        env.setdefault("FLOWER_URL", f"http://127.0.0.1:{flower_port}/")  # the console's link
-        # Payments against the local Stripe (Procfile `stripe`) unless real keys are set.
-        env["STRIPE_DEV_PORT"] = stripe_port
-        local_stripe = not os.environ.get("STRIPE_API_KEY")
-        if local_stripe:
-            env.update(STRIPE_API_KEY="sk_test_hub_dev", STRIPE_API_BASE=f"http://127.0.0.1:{stripe_port}")
-        env["PYTHONUNBUFFERED"] = "1"
-        path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
-        env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
+        ports = {"HUB_PORT": hub_port, "REALTIME_PORT": realtime_port, "FLOWER_PORT": flower_port,
+                 "MAIL_CATCHER_PORT": mail_port, "STRIPE_DEV_PORT": stripe_port}
+        env = child_env(env, redis_url, ports)
+        local_stripe = env["STRIPE_API_BASE"] == f"http://127.0.0.1:{stripe_port}"
         say(f"HUB_ENV={env['HUB_ENV']}  DATABASE_URL={env['DATABASE_URL']}")
 
         # 4. database schema and demo data
@@ -228,7 +235,7 @@ def main() -> int:
                   "demo payments; webhooks signed with STRIPE_WEBHOOK_SECRET (instance/dev.env)",
                   flush=True)
         else:
-            print(f"    Stripe        {env.get('STRIPE_API_BASE') or 'https://api.stripe.com'} "
+            print(f"    Stripe        {env['STRIPE_API_BASE']} "
                   "(STRIPE_API_KEY is set)", flush=True)
         print(f"    CORS          {env['CORS_ORIGINS'] or 'none'}  "
               "(browser origins allowed besides the hub's own; set CORS_ORIGINS to change)",
