@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from localservices import RedisServer, free_port  # noqa: E402
+from localservices import PostgresServer, RedisServer, free_port  # noqa: E402
 
 from bench import cli  # noqa: E402
 
@@ -189,10 +189,10 @@ def measure(server: Server, path: str, size: int, headers: dict[str, str]) -> di
 
 # --- the hub and the baselines ------------------------------------------------------
 
-def hub_env(tmp: Path, redis_url: str, size: int, extra: dict[str, str]) -> dict[str, str]:
+def hub_env(tmp: Path, db_url: str, redis_url: str, size: int, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "S3_", "STORAGE_"))}
     env.update({
-        "HUB_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
+        "HUB_ENV": "development", "DATABASE_URL": db_url,
         "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "API_RATE_LIMIT": "100000 per minute",
         "STORAGE_LOCAL_ROOT": str(tmp / "storage"), "MAX_UPLOAD_BYTES": str(size + 10 * MB),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1",
@@ -219,14 +219,14 @@ def start_moto(tmp: Path) -> tuple[subprocess.Popen, str]:
     return proc, endpoint
 
 
-def run_hub(tmp: Path, redis_url: str, size: int, backend: str) -> dict[str, Any]:
+def run_hub(tmp: Path, db_url: str, redis_url: str, size: int, backend: str) -> dict[str, Any]:
     extra: dict[str, str] = {}
     moto = None
     if backend == "s3":
         moto, endpoint = start_moto(tmp)
         extra = {"STORAGE_BACKEND": "s3", "S3_BUCKET": "bench", "S3_ENDPOINT_URL": endpoint,
                  "S3_ACCESS_KEY_ID": "bench", "S3_SECRET_ACCESS_KEY": "bench"}
-    env = hub_env(tmp, redis_url, size, extra)
+    env = hub_env(tmp, db_url, redis_url, size, extra)
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     server = Server("wsgi:app", env, tmp, f"hub-{backend}")
@@ -267,14 +267,17 @@ def main() -> int:
         tmp = Path(tmp_name)
         redis = RedisServer(tmp / "redis")
         redis.start()
+        pg = PostgresServer(tmp / "pg")
+        pg.start()
         try:
             for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
                 print(f"uploading {args.size_mb} MB to the hub ({backend} storage) ...", flush=True)
-                results[f"hub POST /files ({backend})"] = run_hub(tmp, redis.url, size, backend)
+                results[f"hub POST /files ({backend})"] = run_hub(tmp, pg.url, redis.url, size, backend)
             if not args.no_baseline:
                 print(f"uploading {args.size_mb} MB to the baselines ...", flush=True)
                 results.update(run_baselines(tmp, size))
         finally:
+            pg.stop()
             redis.stop()
     report(results, size)
     worst = max(r["growth"] for name, r in results.items() if name.startswith("hub"))

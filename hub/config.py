@@ -58,8 +58,9 @@ def _json(value: str) -> Any:
 # lists the same names. Keep the two in step.
 SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "HUB_ENV": (str, "development"),
-    # A relative SQLite path is inside the instance folder (Flask-SQLAlchemy).
-    "DATABASE_URL": (str, "sqlite:///hub.db"),
+    # PostgreSQL only: the job ledger relies on SKIP LOCKED, advisory locks and
+    # single-statement CTEs. `make run` starts a private one unless this is set.
+    "DATABASE_URL": (str, "postgresql+psycopg://postgres@127.0.0.1:5432/hub"),
     "REDIS_URL": (str, "redis://127.0.0.1:6379/0"),
     "SECRET_KEY": (str, None),
     "JWT_SECRET_KEY": (str, None),
@@ -288,6 +289,8 @@ def check_config(cfg: dict[str, Any]) -> None:
     check_integration_settings(cfg)
     check_storage_settings(cfg)
     check_password_settings(cfg)
+    if not cfg["DATABASE_URL"].startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        raise ConfigError("DATABASE_URL must point at PostgreSQL (postgresql+psycopg://user@host/db)")
     if cfg["HUB_ENV"] != "production":
         return
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -301,8 +304,6 @@ def check_config(cfg: dict[str, Any]) -> None:
     flower = cfg.get("FLOWER_BASIC_AUTH")
     if flower == DEV_FLOWER_BASIC_AUTH:
         raise ConfigError("FLOWER_BASIC_AUTH is the development placeholder; set user:password")
-    if cfg["DATABASE_URL"].startswith("sqlite"):
-        raise ConfigError("DATABASE_URL points at SQLite; production needs PostgreSQL")
     if not cfg.get("ENCRYPTION_KEYS"):
         raise ConfigError("ENCRYPTION_KEYS must be set in production: comma-separated Fernet keys, "
                           "the first encrypts (see README, 'Secrets at rest')")

@@ -48,19 +48,6 @@ def mail_init_app(app: Flask) -> None:
     mail.init_app(app)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Let API, worker and beat share one SQLite file in development."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 # A pooled connection idle longer than this is pinged before use (see ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "hub.idle_since"

@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import select, update
 
 from hub import events, job_steps
 from hub.extensions import db
 from hub.jobs import add_event, commit, dispatch, job_event_data
 from hub.jobtypes import JobCancelled, LeaseLost
 from hub.models import Job, utcnow
-from hub.models.base import UTCDateTime
 from hub.realtime import JOB_UPDATED, emit, job_rooms, job_update_payload
 
 log = logging.getLogger(__name__)
@@ -52,53 +51,25 @@ def _owned(run: JobRun):
     return (Job.id == run.job_id, Job.lease_token == run.lease_token, Job.status == "running")
 
 
-def _update_returning(*where: Any, **values: Any) -> Job | None:
-    """Compare-and-set on one job row; the row as it is now, or None if `where` did not match.
-
-    One round trip: UPDATE ... RETURNING refreshes the Job in the session, so
-    nothing needs reading back before the event row and the socket payload.
-    """
-    stmt = update(Job).where(*where).values(**values).returning(Job)
-    return db.session.execute(stmt, execution_options={"populate_existing": True,
-                                                       "synchronize_session": False}
-                              ).scalar_one_or_none()
-
-
 def _step(run: JobRun, values: dict[str, Any], kind: str, message: str | None = None,
           data: dict[str, Any] | None = None, *, alone: bool = False) -> tuple[Job | None, bool]:
     """A step of the running attempt: its row's compare-and-set and the event that records it.
 
     Returns the row as written (None if this attempt no longer owns the job)
     and whether it is already committed: with `alone`, a step with nothing
-    else to commit commits itself in one round trip on PostgreSQL
-    (hub/job_steps.py). Otherwise it joins the session's transaction and the
-    caller commits.
+    else to commit commits itself in one round trip (hub/job_steps.py).
+    Otherwise it joins the session's transaction and the caller commits.
     """
-    if job_steps.supported():
-        return job_steps.step(job_steps.OWNED, {"w_id": run.job_id, "w_token": run.lease_token},
-                              values, kind, message, data, alone=alone)
-    job = _update_returning(*_owned(run), **values)
-    if job is not None:
-        add_event(job, kind, message, data)
-    return job, False
+    return job_steps.step(job_steps.OWNED, {"w_id": run.job_id, "w_token": run.lease_token},
+                          values, kind, message, data, alone=alone)
 
 
 def _claim_step(job_id: uuid.UUID, now: datetime, values: dict[str, Any],
                 worker: str) -> tuple[Job | None, bool]:
     """The claim's compare-and-set (a due queued or retrying job) and its event."""
     due = now + timedelta(seconds=1)
-    if job_steps.supported():
-        return job_steps.step(job_steps.CLAIM, {"w_id": job_id, "w_due": due}, values, "transition",
-                              data={"worker": worker}, claim_message=True, alone=True)
-    job = _update_returning(
-        Job.id == job_id, Job.status.in_(("queued", "retrying")),
-        (Job.next_attempt_at.is_(None)) | (Job.next_attempt_at <= due),
-        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
-        **values)
-    if job is not None:
-        add_event(job, "transition", f"attempt {job.attempts} of {job.max_attempts} started",
-                  data={"worker": worker})
-    return job, False
+    return job_steps.step(job_steps.CLAIM, {"w_id": job_id, "w_due": due}, values, "transition",
+                          data={"worker": worker}, claim_message=True, alone=True)
 
 
 def _finish_step(job: Job, committed: bool) -> None:
@@ -164,12 +135,7 @@ def record_progress(run: JobRun, percent: int, message: str | None) -> None:
 
 def check_cancelled(run: JobRun) -> None:
     db.session.rollback()  # read the current row, not this session's snapshot
-    if job_steps.supported():
-        row = job_steps.read_lease(run.job_id)  # one round trip, no transaction
-    else:
-        row = db.session.execute(select(Job.status, Job.lease_token)
-                                 .where(Job.id == run.job_id)).one_or_none()
-        db.session.commit()
+    row = job_steps.read_lease(run.job_id)  # one round trip, no transaction
     if row is None or row.status == "cancelled":
         raise JobCancelled()
     if row.lease_token != run.lease_token or row.status != "running":

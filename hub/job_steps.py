@@ -1,4 +1,4 @@
-"""Ledger steps as one statement each on PostgreSQL (the worker's hot path).
+"""Ledger steps as one statement each (the worker's hot path).
 
 A step of a job (claim, progress, finish) is a compare-and-set on its row plus
 the event row that records it, and both must land together. On PostgreSQL one
@@ -8,7 +8,6 @@ other work to commit with it runs that statement in autocommit mode, so it
 costs no BEGIN and no COMMIT either: one round trip instead of four or more.
 The statements are built once per shape and take every value as a bound
 parameter (building a CTE over the jobs table cost more CPU than running it).
-Other databases (SQLite in development) take the ORM path in hub/job_runs.py.
 """
 from __future__ import annotations
 
@@ -27,11 +26,6 @@ _EVENT_COLUMNS = ("job_id", "kind", "status", "progress", "message", "attempt", 
 CLAIM, OWNED = "claim", "owned"
 # The event's text: the row's new message, the step's own text, or the claim's.
 ROW_MESSAGE, STEP_MESSAGE, CLAIM_MESSAGE = "row", "step", "claim"
-
-
-def supported() -> bool:
-    """True where steps run as single statements (PostgreSQL)."""
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def session_idle() -> bool:

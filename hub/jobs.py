@@ -197,10 +197,9 @@ def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _lock_tenant(tenant_id: uuid.UUID) -> None:
-    """Serialise slot accounting per tenant (PostgreSQL; SQLite writes are serial anyway)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    """Serialise slot accounting per tenant: a transaction-scoped advisory lock."""
+    key = zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 # Built once: the count runs inside the tenant's lock on every dispatch.

@@ -413,11 +413,13 @@ def _postgres_ids() -> tuple[int, int]:
 
 
 class PostgresServer(_Service):
-    """A private PostgreSQL cluster on 127.0.0.1 with trust auth and fsync off.
+    """A private PostgreSQL cluster on 127.0.0.1 with trust auth.
 
     The cluster lives in ``<workdir>/data`` (a temp dir when ``workdir`` is
     None); its log is ``<workdir>/postgres.log`` and its Unix socket is in
-    ``<workdir>``. ``start()`` also creates database ``dbname``.
+    ``<workdir>``. ``start()`` also creates database ``dbname``. Throw-away
+    clusters (tests, benchmarks) run with fsync off; ``durable=True`` (the
+    ``make run`` database, kept under ``instance/``) keeps PostgreSQL's defaults.
     """
 
     def __init__(
@@ -425,8 +427,10 @@ class PostgresServer(_Service):
         workdir: Path | None = None,
         port: int | None = None,
         dbname: str = "hub_test",
+        durable: bool = False,
     ) -> None:
         super().__init__(workdir, "hub-pg-")
+        self.durable = durable
         self.port: int = port if port is not None else free_port()
         self.dbname = dbname
         self.host = HOST
@@ -599,13 +603,13 @@ class PostgresServer(_Service):
 
     def _pg_start(self) -> None:
         assert self.data_dir is not None and self.log_path is not None
+        fast = [] if self.durable else ["-c fsync=off", "-c synchronous_commit=off",
+                                        "-c full_page_writes=off"]
         options = " ".join([
             f"-p {self.port}",
             f"-k {self.socket_dir}",
             f"-c listen_addresses={HOST}",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
+            *fast,
             "-c max_connections=200",
         ])
         try:

@@ -1,6 +1,7 @@
 """Run the whole hub locally: what ``make run`` executes (with the venv's python).
 
-1. A private Redis on a free port (data in ``instance/redis``), unless REDIS_URL is set.
+1. A private Redis on a free port (data in ``instance/redis``), unless REDIS_URL is set,
+   and a private PostgreSQL (data in ``instance/postgres``), unless DATABASE_URL is set.
 2. Development secrets in ``instance/dev.env`` (created once, mode 0600, reused).
 3. Environment for the processes (HUB_ENV, DATABASE_URL, REDIS_URL, ports, PATH).
 4. ``flask --app wsgi db upgrade`` and ``flask --app wsgi hub seed-demo``.
@@ -21,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 # Run as a script, this file's directory (scripts/) is already first on sys.path.
-from localservices import RedisServer, ServiceError, ensure_redis_server
+from localservices import PostgresServer, RedisServer, ServiceError, ensure_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -89,16 +90,17 @@ def ensure_dev_env() -> dict[str, str]:
     return read_env_file(DEV_ENV)
 
 
-def child_env(env: dict[str, str], redis_url: str, ports: dict[str, str]) -> dict[str, str]:
+def child_env(env: dict[str, str], database_url: str, redis_url: str,
+              ports: dict[str, str]) -> dict[str, str]:
     """The processes' environment: what the user set wins, development defaults fill in.
 
-    Development defaults: a local database, mail to the local catcher, the usual
+    Development defaults: mail to the local catcher, the usual
     frontend dev-server origins allowed (CORS_ORIGINS), and payments against the
     local Stripe (Procfile `stripe`) unless STRIPE_API_KEY is set.
     """
-    env = {**env, **ports, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    env = {**env, **ports, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "PYTHONUNBUFFERED": "1"}
     env.setdefault("HUB_ENV", "development")
-    env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
     env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
     mail_port = ports["MAIL_CATCHER_PORT"]
     if not env.get("MAIL_SERVER"):
@@ -149,6 +151,7 @@ def main() -> int:
         raise fail(f"no Procfile in {ROOT}")
 
     redis: RedisServer | None = None
+    postgres: PostgresServer | None = None
     honcho: subprocess.Popen[bytes] | None = None
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -200,6 +203,23 @@ def main() -> int:
             redis_url = redis.url
             say(f"Redis is up at {redis_url} (log: instance/redis/redis.log)")
 
+        # 1b. PostgreSQL: the one database the hub runs on, here as in tests and production
+        if os.environ.get("DATABASE_URL"):
+            database_url = os.environ["DATABASE_URL"]
+            say("using DATABASE_URL from the environment")
+        else:
+            postgres = PostgresServer(workdir=INSTANCE / "postgres", dbname="hub", durable=True)
+            say("starting a private PostgreSQL (data in instance/postgres; installed first if missing)")
+            try:
+                postgres.start()
+            except ServiceError as exc:
+                raise fail(str(exc)) from None
+            database_url = postgres.url
+            if postgres.workdir != (INSTANCE / "postgres").resolve():
+                say(f"the postgres user cannot reach {INSTANCE}: this run's database is temporary "
+                    f"({postgres.workdir})")
+            say(f"PostgreSQL is up at {database_url}")
+
         # 2. development secrets; what the user set in the environment wins
         env = dict(os.environ)
         for key, value in ensure_dev_env().items():
@@ -208,7 +228,7 @@ def main() -> int:
         # 3. environment for the children
         ports = {"HUB_PORT": hub_port, "REALTIME_PORT": realtime_port, "FLOWER_PORT": flower_port,
                  "MAIL_CATCHER_PORT": mail_port, "STRIPE_DEV_PORT": stripe_port}
-        env = child_env(env, redis_url, ports)
+        env = child_env(env, database_url, redis_url, ports)
         local_stripe = env["STRIPE_API_BASE"] == f"http://127.0.0.1:{stripe_port}"
         say(f"HUB_ENV={env['HUB_ENV']}  DATABASE_URL={env['DATABASE_URL']}")
 
@@ -280,6 +300,9 @@ def main() -> int:
         if redis is not None and redis.running:
             say("stopping the private Redis")
             redis.stop()
+        if postgres is not None and postgres.running:
+            say("stopping the private PostgreSQL")
+            postgres.stop()
 
 
 if __name__ == "__main__":

@@ -17,11 +17,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on every database.
-
-    PostgreSQL stores `timestamptz`; SQLite has no time zones, so values are
-    stored as naive UTC and made aware again when read.
-    """
+    """A timezone-aware UTC datetime (`timestamptz`); a naive value is refused."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -31,8 +27,6 @@ class UTCDateTime(TypeDecorator):
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; use timezone-aware UTC")
             value = value.astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):

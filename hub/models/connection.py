@@ -69,7 +69,7 @@ class SyncRecord(Model):
         sa.UniqueConstraint("connection_id", "external_id", name="uq_sync_records_connection_external"),
     )
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+    id: Mapped[int] = mapped_column(sa.BigInteger(),
                                     primary_key=True, autoincrement=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)

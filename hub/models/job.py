@@ -28,7 +28,7 @@ class Job(IdMixin, TimestampMixin, Model):
         # Slot accounting counts a tenant's dispatched, unfinished jobs on every
         # dispatch; this keeps that count independent of the tenant's history.
         sa.Index("ix_jobs_tenant_in_flight", "tenant_id",
-                 postgresql_where=sa.text(IN_FLIGHT_SQL), sqlite_where=sa.text(IN_FLIGHT_SQL)),
+                 postgresql_where=sa.text(IN_FLIGHT_SQL)),
     )
     # A flush reads the new version back in its UPDATE (RETURNING), so a payload
     # built right after needs no second query.
@@ -75,7 +75,7 @@ class JobEvent(Model):
 
     __tablename__ = "job_events"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+    id: Mapped[int] = mapped_column(sa.BigInteger(),
                                     primary_key=True, autoincrement=True)
     job_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True)

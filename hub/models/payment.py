@@ -13,7 +13,7 @@ from hub.models.base import IdMixin, Model, TimestampMixin, UTCDateTime, utcnow
 INVOICE_STATUSES = ("draft", "open", "paid", "partially_paid", "void")
 LINK_KINDS = ("customer", "account")
 RECONCILIATION_STATUSES = ("queued", "running", "succeeded", "failed")
-MONEY = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+MONEY = sa.BigInteger()
 
 
 class Invoice(IdMixin, TimestampMixin, Model):

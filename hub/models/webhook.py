@@ -77,7 +77,7 @@ class WebhookAttempt(Model):
 
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+    id: Mapped[int] = mapped_column(sa.BigInteger(),
                                     primary_key=True, autoincrement=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False, index=True)

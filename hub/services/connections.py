@@ -199,7 +199,7 @@ def active_sync_job(connection: Connection) -> Job | None:
 
 
 def lock(connection_id: uuid.UUID) -> Connection | None:
-    """The connection row, locked for this transaction (PostgreSQL; SQLite writes are serial)."""
+    """The connection row, locked for this transaction."""
     return db.session.scalars(select(Connection).where(Connection.id == connection_id)
                               .with_for_update().execution_options(populate_existing=True)).first()
 

@@ -21,7 +21,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from hub import events, jobs
 from hub.errors import HubError, RateLimited, ValidationFailed
@@ -151,9 +151,7 @@ def reserve_daily_quota(tenant_id: uuid.UUID, recipients: int) -> int:
     limit = current_app.config["EMAIL_DAILY_LIMIT"]
     now = utcnow()
     table = EmailDailyUsage.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(tenant_id=tenant_id, day=now.date(), recipients=recipients)
+    stmt = postgresql.insert(table).values(tenant_id=tenant_id, day=now.date(), recipients=recipients)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.day],
         set_={"recipients": table.c.recipients + stmt.excluded.recipients},

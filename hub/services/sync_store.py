@@ -5,9 +5,7 @@ and unchanged exactly), then the writes. On PostgreSQL that is one
 `INSERT ... SELECT FROM jsonb_to_recordset(:rows) ON CONFLICT DO UPDATE` for the
 new and changed rows (the whole batch as one parameter: one round trip) and one
 `UPDATE ... WHERE external_id = ANY(:ids)` stamping `seen_run` on the unchanged
-ones, which lets a full pass find the records the source dropped. SQLite (`make
-run`) runs the same ON CONFLICT upsert per row; other databases fall back to
-update-or-insert.
+ones, which lets a full pass find the records the source dropped.
 """
 from __future__ import annotations
 
@@ -18,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, case, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, any_, bindparam, select, text, update
+from sqlalchemy.dialects import postgresql
 
 from hub.connectors.base import Record
 from hub.extensions import db
@@ -78,10 +76,8 @@ def upsert_records(tenant_id: uuid.UUID, connection_id: uuid.UUID, run_number: i
 
 
 def _among(ids: list[str]) -> Any:
-    """`external_id IN ids`: on PostgreSQL as `= ANY(array)`, one parameter instead of hundreds."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return TABLE.c.external_id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))
-    return TABLE.c.external_id.in_(ids)
+    """`external_id IN ids` as `= ANY(array)`: one parameter instead of hundreds."""
+    return TABLE.c.external_id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))
 
 
 _PG_UPSERT = text("""
@@ -97,55 +93,14 @@ _PG_UPSERT = text("""
 
 
 def _write(rows: list[dict[str, Any]]) -> None:
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        first = rows[0]
-        payload = json.dumps([{"external_id": r["external_id"], "data": r["data"],
-                               "content_hash": r["content_hash"]} for r in rows],
-                             separators=(",", ":"), default=str)
-        db.session.execute(_PG_UPSERT, {"tenant_id": first["tenant_id"],
-                                        "connection_id": first["connection_id"],
-                                        "seen_run": first["seen_run"], "now": first["updated_at"],
-                                        "rows": payload})
-        return
-    if dialect != "sqlite":
-        _write_portably(rows)
-        return
-    # A list of parameter sets: SQLAlchemy compiles the statement once and caches it.
-    db.session.execute(_upsert_statement(dialect), rows)
-
-
-_statements: dict[str, Any] = {}
-
-
-def _upsert_statement(dialect: str) -> Any:
-    if dialect not in _statements:
-        insert = sqlite.insert(TABLE)
-        new = insert.excluded
-        changed = (TABLE.c.content_hash != new.content_hash) | TABLE.c.deleted_at.is_not(None)
-        _statements[dialect] = insert.on_conflict_do_update(
-            index_elements=[TABLE.c.connection_id, TABLE.c.external_id],
-            set_={"data": new.data, "content_hash": new.content_hash, "seen_run": new.seen_run,
-                  "deleted_at": None,
-                  "updated_at": case((changed, new.updated_at), else_=TABLE.c.updated_at)})
-    return _statements[dialect]
-
-
-def _write_portably(rows: list[dict[str, Any]]) -> None:
-    """Update-or-insert one row at a time: correct on any database, only slower.
-
-    Safe without ON CONFLICT because one connection never has two syncs at once.
-    """
-    for row in rows:
-        done = db.session.execute(
-            update(TABLE).where(TABLE.c.connection_id == row["connection_id"],
-                                TABLE.c.external_id == row["external_id"])
-            .values(data=row["data"], seen_run=row["seen_run"], deleted_at=None,
-                    content_hash=row["content_hash"],
-                    updated_at=case((TABLE.c.content_hash != row["content_hash"], row["updated_at"]),
-                                    else_=TABLE.c.updated_at))).rowcount
-        if not done:
-            db.session.execute(TABLE.insert().values(**row))
+    first = rows[0]
+    payload = json.dumps([{"external_id": r["external_id"], "data": r["data"],
+                           "content_hash": r["content_hash"]} for r in rows],
+                         separators=(",", ":"), default=str)
+    db.session.execute(_PG_UPSERT, {"tenant_id": first["tenant_id"],
+                                    "connection_id": first["connection_id"],
+                                    "seen_run": first["seen_run"], "now": first["updated_at"],
+                                    "rows": payload})
 
 
 def mark_deleted(connection_id: uuid.UUID, external_ids: Sequence[str]) -> int:

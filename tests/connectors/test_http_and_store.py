@@ -44,31 +44,26 @@ def test_the_ssrf_guard_applies_to_connectors(source):
     assert source.requests == []
 
 
-def test_upsert_counts_and_soft_deletes_on_sqlite(tmp_path):
-    from hub import create_app
+def test_upsert_counts_and_soft_deletes(app_ctx):
     from hub.extensions import db
     from hub.models import Connection, SyncRecord
     from hub.services import accounts
     from hub.services.sync_store import mark_unseen_deleted, upsert_records
 
-    app = create_app({"HUB_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"})
-    with app.app_context():
-        db.create_all()
-        tenant = accounts.create_tenant("Local", "standard")
-        db.session.commit()
-        conn = Connection(id=uuid.uuid4(), tenant_id=tenant.id, connector="rest", name="c", config={},
-                          status="ok", run_number=1, run_active=True)
-        db.session.add(conn)
-        db.session.commit()
-        first = [Record(str(n), {"n": n}) for n in range(10)]
-        assert upsert_records(tenant.id, conn.id, 1, first, batch_size=3) == {"created": 10}
-        db.session.commit()
-        second = [Record(str(n), {"n": n, "x": 1} if n == 4 else {"n": n}) for n in range(1, 11)]
-        counts = upsert_records(tenant.id, conn.id, 2, second, batch_size=4)
-        assert counts == {"created": 1, "updated": 1, "unchanged": 8}
-        assert mark_unseen_deleted(conn.id, 2) == 1
-        db.session.commit()
-        rows = {r.external_id: r for r in db.session.scalars(db.select(SyncRecord))}
-        assert len(rows) == 11 and rows["0"].deleted_at is not None
-        assert rows["4"].data == {"n": 4, "x": 1} and rows["5"].seen_run == 2
-        db.session.remove()
+    tenant = accounts.create_tenant("Local", "standard")
+    db.session.commit()
+    conn = Connection(id=uuid.uuid4(), tenant_id=tenant.id, connector="rest", name="c", config={},
+                      status="ok", run_number=1, run_active=True)
+    db.session.add(conn)
+    db.session.commit()
+    first = [Record(str(n), {"n": n}) for n in range(10)]
+    assert upsert_records(tenant.id, conn.id, 1, first, batch_size=3) == {"created": 10}
+    db.session.commit()
+    second = [Record(str(n), {"n": n, "x": 1} if n == 4 else {"n": n}) for n in range(1, 11)]
+    counts = upsert_records(tenant.id, conn.id, 2, second, batch_size=4)
+    assert counts == {"created": 1, "updated": 1, "unchanged": 8}
+    assert mark_unseen_deleted(conn.id, 2) == 1
+    db.session.commit()
+    rows = {r.external_id: r for r in db.session.scalars(db.select(SyncRecord))}
+    assert len(rows) == 11 and rows["0"].deleted_at is not None
+    assert rows["4"].data == {"n": 4, "x": 1} and rows["5"].seen_run == 2

@@ -48,7 +48,7 @@ SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/emails"),
 
 def _document() -> dict:
     """The OpenAPI document, from an app that is built but never connects anywhere."""
-    offline = create_app({"HUB_ENV": "testing", "DATABASE_URL": "sqlite://",
+    offline = create_app({"HUB_ENV": "testing", "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
                           "REDIS_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "WARNING"})
     return offline.test_client().get("/openapi.json").get_json()
 

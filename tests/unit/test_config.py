@@ -46,6 +46,11 @@ def test_production_refuses_missing_or_development_secrets(name, value, message)
         check_config(load_config(environ={**GOOD, name: value}))
 
 
+def test_every_environment_refuses_a_database_that_is_not_postgresql():
+    with pytest.raises(ConfigError, match="DATABASE_URL must point at PostgreSQL"):
+        check_config(load_config(environ={"HUB_ENV": "development", "DATABASE_URL": "sqlite:///x.db"}))
+
+
 def test_create_app_refuses_to_start_in_production_with_dev_secret(monkeypatch):
     for key, value in {**GOOD, "SECRET_KEY": ""}.items():
         monkeypatch.setenv(key, value)
