@@ -10,8 +10,14 @@ asyncio server where an open socket holds no thread, so no number of browser
 tabs can take these threads away from the API.
 """
 import os
+import tempfile
 
-from hub import httpserver
+# The API's metrics are summed over its processes through prometheus-client's
+# multiprocess files (hub/metrics.py): the directory must be set before the
+# library is first imported, which preloading the app does.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hub-api-metrics-"))
+
+from hub import httpserver  # noqa: E402
 
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
@@ -37,3 +43,16 @@ def post_fork(server, worker):
     with app.app_context():
         db.engine.dispose(close=False)
 
+
+def on_starting(server):
+    # Files left by an earlier run in a directory of the operator's would count twice.
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -39,10 +39,12 @@ def register_extensions(app: Flask) -> None:
     from hub.envelope import init_envelope
     from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate, ping_when_idle
     from hub.jobtypes import load_job_types
+    from hub.metrics import init_metrics
     from hub.security_headers import init_security_headers
 
     init_envelope(app)
     init_security_headers(app)
+    init_metrics(app)
     db.init_app(app)
     with app.app_context():  # the engine exists now; it connects on first use
         ping_when_idle(db.engine)

@@ -217,6 +217,13 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "REALTIME_MAX_MESSAGE_BYTES": (_int, 64 * 1024),
     "REALTIME_RECHECK_SECONDS": (_float, 60.0),
     "REALTIME_DB_THREADS": (_int, 4),
+    # Metrics (hub/metrics.py): GET /metrics is open in development; elsewhere it needs
+    # `Authorization: Bearer <METRICS_TOKEN>`, or METRICS_PUBLIC=1 on a private network.
+    "METRICS_TOKEN": (str, None),
+    "METRICS_PUBLIC": (_bool, False),
+    "METRICS_CACHE_SECONDS": (_float, 5.0),
+    # Workers serve their own /metrics on this port (unset: off).
+    "WORKER_METRICS_PORT": (_int, None),
 }
 
 
@@ -304,6 +311,9 @@ def check_config(cfg: dict[str, Any]) -> None:
     flower = cfg.get("FLOWER_BASIC_AUTH")
     if flower == DEV_FLOWER_BASIC_AUTH:
         raise ConfigError("FLOWER_BASIC_AUTH is the development placeholder; set user:password")
+    if not cfg.get("METRICS_TOKEN") and not cfg.get("METRICS_PUBLIC"):
+        raise ConfigError("METRICS_TOKEN must be set in production (scrapers send it as a bearer "
+                          "token), or METRICS_PUBLIC=1 when /metrics is reachable only privately")
     if not cfg.get("ENCRYPTION_KEYS"):
         raise ConfigError("ENCRYPTION_KEYS must be set in production: comma-separated Fernet keys, "
                           "the first encrypts (see README, 'Secrets at rest')")

@@ -99,6 +99,9 @@ def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
     run = JobRun(job_id=job.id, tenant_id=job.tenant_id, type=job.type, payload=dict(job.payload),
                  attempt=job.attempts, max_attempts=job.max_attempts, request_id=job.request_id,
                  lease_token=token)
+    # From being sent to a worker (or created, if it never had to wait in the outbox).
+    sent = job.dispatched_at or job.created_at
+    run.extra["queue_wait"] = (now - sent).total_seconds() if sent is not None else None
     _finish_step(job, committed)
     return run
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from hub import job_runs
 from hub.extensions import db
 from hub.jobtypes import JobCancelled, JobError, LeaseLost, get_job_type
 from hub.logs import task_log_context
+from hub.metrics import observe_attempt
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,13 @@ class HubTask(Task):
             return self._run_claimed(run)
 
     def _run_claimed(self, run: job_runs.JobRun) -> dict[str, Any]:
+        started = time.perf_counter()
+        outcome = self._attempt(run)
+        observe_attempt(run.type, outcome["status"], time.perf_counter() - started,
+                        run.extra.get("queue_wait"))
+        return outcome
+
+    def _attempt(self, run: job_runs.JobRun) -> dict[str, Any]:
         from flask import current_app
 
         jtype = get_job_type(run.type)

@@ -4,9 +4,18 @@ The Celery app is the one bound to the Flask app (`hub.extensions.celery_init_ap
 so every task runs in an app context with the hub's settings. Task modules are
 imported here, never by the web process.
 """
-from hub import create_app
-from workers import periodic, signals
-from workers.base import HubTask
+import os
+import tempfile
+
+# Worker metrics (WORKER_METRICS_PORT) are summed over the prefork children through
+# prometheus-client's multiprocess files: the directory must be set before the
+# library is first imported (by create_app), so that every child writes there.
+if os.environ.get("WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-worker-metrics-")
+
+from hub import create_app  # noqa: E402
+from workers import periodic, signals  # noqa: E402
+from workers.base import HubTask  # noqa: E402
 
 TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.files", "tasks.payments",
                 "tasks.sync")

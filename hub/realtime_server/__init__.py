@@ -57,6 +57,7 @@ def create_realtime_app(app: Flask) -> tuple[socketio.ASGIApp, HubSocketServer]:
         tasks.append(asyncio.create_task(
             control.recheck_periodically(server, float(cfg["REALTIME_RECHECK_SECONDS"]))))
         tasks.append(asyncio.create_task(control.refresh_claims_periodically(server)))
+        tasks.append(asyncio.create_task(control.report_connections(server)))
 
     async def shutdown() -> None:
         await server.close_all()

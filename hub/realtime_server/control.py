@@ -6,6 +6,7 @@
 - `recheck_periodically` checks every socket every REALTIME_RECHECK_SECONDS,
   which also catches a revocation published while Redis was unreachable.
 - `refresh_claims_periodically` keeps the per-user socket count alive (limits.py).
+- `report_connections` publishes this process's connection count (hub/metrics.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from hub.metrics import SOCKETS_KEY_PREFIX
 from hub.realtime import CONTROL_CHANNEL
 from hub.realtime_server.limits import REFRESH_SECONDS
 from hub.realtime_server.server import HubSocketServer
@@ -96,3 +98,15 @@ async def refresh_claims_periodically(server: HubSocketServer) -> None:
     while True:
         await asyncio.sleep(REFRESH_SECONDS)
         await server.refresh_claims()
+
+
+async def report_connections(server: HubSocketServer, every: float = 10.0) -> None:
+    """This process's open connections, for the API's hub_socket_connections gauge: a key
+    per process that expires unless refreshed, so a dead process stops counting."""
+    key = SOCKETS_KEY_PREFIX + server.server_id
+    while True:
+        try:
+            await server.user_cap.redis.set(key, len(server.eio.sockets), ex=int(every * 3))
+        except (RedisError, OSError) as exc:
+            log.debug("could not report the connection count: %s", exc)
+        await asyncio.sleep(every)
