@@ -3,7 +3,7 @@
 // an API error — the envelope's message on top, each field error beside its
 // field (details.fields.json.<field>, nested for nested objects).
 
-import { h, replaceChildren, uid } from "./dom.js";
+import { codeText, h, replaceChildren, uid } from "./dom.js";
 
 /**
  * A labelled control inside `<div class="field" data-field="<path>">`.
@@ -28,7 +28,7 @@ export function field({ path, label, type = "text", required = false, hint, attr
   const labelEl = h("label", { for: id }, label, required ? h("span", { class: "req", "aria-hidden": "true", text: " *" }) : null);
   const wrapper = h("div", { class: type === "checkbox" ? "field field-check" : "field", dataset: { field: path } },
     type === "checkbox" ? [el, labelEl] : [labelEl, el],
-    hint ? h("p", { class: "hint", id: hintId, text: hint }) : null,
+    hint ? h("p", { class: "hint", id: hintId }, codeText(hint)) : null,
     h("p", { class: "field-error", id: errorId, hidden: true }));
   wrapper.control = el;
   return wrapper;

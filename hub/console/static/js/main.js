@@ -15,6 +15,12 @@ let loginReason = null;
 const notice = document.getElementById("notice");
 let noticeTimer = null;
 
+/** Empty the notice region: what it said was about the screen the user has left. */
+function clearNotice() {
+  clearTimeout(noticeTimer);
+  notice.textContent = "";
+}
+
 /** Say something briefly in the polite live region (screen readers read it too). */
 function notify(message) {
   if (!message) return;
@@ -22,9 +28,7 @@ function notify(message) {
   // screen readers announce each change.
   notice.textContent = message;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice.textContent = "";
-  }, 6000);
+  noticeTimer = setTimeout(clearNotice, 6000);
 }
 
 function visibleModules() {
@@ -111,6 +115,7 @@ async function onLogin() {
 
 function onLogout(reason) {
   disconnect();
+  clearNotice();
   ctx.user = null;
   ctx.tenant = null;
   ctx.config = {};
@@ -130,7 +135,10 @@ function wireChrome() {
     liveState.dataset.state = state;
     liveState.textContent = { live: "Live", connecting: "Connecting…", offline: "Offline" }[state];
   });
-  window.addEventListener("hashchange", markCurrentNav);
+  window.addEventListener("hashchange", () => {
+    clearNotice();
+    markCurrentNav();
+  });
   // Tenant-wide news from the hub (reconciliation finished, sync finished, ...).
   on("notification", (data) => notify(data && data.message));
 }

@@ -5,7 +5,7 @@
 // once the connection is created.
 
 import { api } from "../../api.js";
-import { h, replaceChildren, uid } from "../../dom.js";
+import { codeText, h, replaceChildren, uid } from "../../dom.js";
 import { clearErrors, field, formAlert, schemaFields, showError } from "../../forms.js";
 
 function group(path, legend, hint) {
@@ -40,7 +40,7 @@ export function createForm(connectors, onCreated) {
 
   function showConnector() {
     const chosen = connectors.find((c) => c.name === connector.control.value);
-    description.textContent = chosen ? chosen.description : "";
+    replaceChildren(description, chosen ? codeText(chosen.description) : null);
     config = schemaFields(chosen ? chosen.config_schema : {}, "config",
       { title: "Settings", description: "A JSON object for the connector's config_schema." });
     credentials = schemaFields(chosen ? chosen.credentials_schema : {}, "credentials",
