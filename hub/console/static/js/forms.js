@@ -113,6 +113,27 @@ export function showError(form, err, fieldErrors = err && err.fieldErrors) {
   if (target) target.focus();
 }
 
+/**
+ * Send `form` with `send()` on submit: errors cleared first, the button
+ * disabled and the form busy meanwhile, an ApiError shown in the form.
+ */
+export function onSubmit(form, button, send) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await send();
+    } catch (err) {
+      showError(form, err);
+    } finally {
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
 // --- forms from JSON Schema -------------------------------------------------
 
 // Words that read as initialisms in a label ("api_base" → "API base").
