@@ -199,3 +199,69 @@ def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user, hub_url
     expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)
     page.goto("/console#/webhooks")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_user, worker, hub_url, receiver,
+                                                           screenshot_dir):
+    user = hub_user()
+    api = f"{hub_url}/api/v1/webhook-endpoints"
+    created = requests.post(api, headers=user.headers, timeout=10, json={
+        "url": receiver.url, "events": ["job.failed"], "description": "Orders system"}).json()["data"]
+    log_in(user)
+    page.get_by_role("link", name="Webhooks").click()
+    row = page.locator(f'tr[data-endpoint-id="{created["id"]}"]')
+
+    # Edit in place: the form opens filled in; the list shows the saved endpoint.
+    row.get_by_role("button", name="Edit Orders system").click()
+    edit = page.get_by_role("form", name="Edit Orders system")
+    expect(edit.get_by_label("URL")).to_be_focused()
+    expect(edit.get_by_label("URL")).to_have_value(receiver.url)
+    expect(edit.get_by_label("job.failed")).to_be_checked()
+    edit.get_by_label("invoice.paid").check()
+    edit.get_by_label("Description").fill("Orders v2")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and created["id"] in r.url) as info:
+        edit.get_by_role("button", name="Save changes").click()
+    assert info.value.status == 200, info.value.text()
+    expect(page.locator("#notice")).to_have_text("Webhook endpoint updated.")
+    expect(edit).to_have_count(0)
+    expect(row.get_by_role("cell", name="job.failed, invoice.paid")).to_be_visible()
+    stored = requests.get(f"{api}/{created['id']}", headers=user.headers, timeout=10).json()["data"]
+    assert stored["description"] == "Orders v2" and stored["events"] == ["job.failed", "invoice.paid"]
+
+    # Send test: a signed webhook.test reaches the receiver and the delivery log.
+    row.get_by_role("button", name="Send a test event to Orders v2").click()
+    expect(page.locator("#notice")).to_have_text("Test delivery queued.")
+    wait_until(lambda: len(receiver.requests) == 1, 60, "the test delivery")
+    (test,) = receiver.requests
+    assert test["body"]["type"] == "webhook.test" and test["body"]["data"]["endpoint_id"] == created["id"]
+    assert test["headers"]["webhook-signature"].startswith("v1,")
+
+    # Rotate: the new secret is shown once; the old one still signs for the grace period.
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.url.endswith("/rotate-secret")) as info:
+        row.get_by_role("button", name="Rotate the secret of Orders v2").click()
+    assert info.value.status == 200, info.value.text()
+    new_secret = info.value.json()["data"]["secret"]
+    assert new_secret != created["secret"]
+    box = page.get_by_role("region", name="New signing secret")
+    expect(box).to_be_focused()
+    expect(box.locator(".secret-value")).to_have_text(new_secret)
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "webhooks-rotated-360px.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(screenshot_dir / "webhooks-rotated-desktop.png"), full_page=True)
+    box.get_by_role("button", name="I have copied it").click()
+    expect(row.get_by_role("button", name="Rotate the secret of Orders v2")).to_be_focused()
+
+    row.get_by_role("link", name="Deliveries of Orders v2").click()
+    delivery = page.locator("tr[data-delivery-id]")
+    expect(delivery.locator(".delivery-status")).to_have_text("delivered")
+    expect(delivery).to_contain_text("webhook.test")
+    page.get_by_role("link", name="← Webhook endpoints").click()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete Orders v2").click()
+    expect(page.locator("#notice")).to_have_text("Webhook endpoint deleted.")
+    expect(page.get_by_text("No webhook endpoints yet.")).to_be_visible()
+    assert requests.get(f"{api}/{created['id']}", headers=user.headers, timeout=10).status_code == 404
