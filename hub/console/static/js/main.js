@@ -79,7 +79,7 @@ function registerRoutes() {
       addRoute(route.path, route.title, (main, params) => {
         if (module.visible && !module.visible(ctx)) return notFoundView(main);
         return route.render(main, params, ctx);
-      });
+      }, { public: route.public === true }); // public: shown logged out too (sign-up)
     }
   }
   // `#/` (or no hash): the first screen in the navigation.

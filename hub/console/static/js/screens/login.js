@@ -4,6 +4,10 @@ import { h, replaceChildren } from "../dom.js";
 import { field, formAlert, showError } from "../forms.js";
 import { login } from "../session.js";
 
+// Ways in besides logging in, under the form. The account screens to come
+// (forgot password, accepting an invitation) add their links here.
+const LOGIN_LINKS = [{ text: "No account yet?", label: "Create one", href: "#/signup" }];
+
 /**
  * Render the login form; `reason` (e.g. "Your session has ended") is shown
  * above it. A successful login is announced by session.js; main.js takes it from there.
@@ -37,5 +41,7 @@ export function renderLogin(main, { reason }) {
     h("section", { class: "card login" },
       h("h1", { id: "login-title", text: "Log in" }),
       reason ? h("p", { class: "notice-inline", role: "status", text: reason }) : null,
-      form));
+      form,
+      h("ul", { class: "login-links" }, LOGIN_LINKS.map((link) =>
+        h("li", {}, `${link.text} `, h("a", { href: link.href, text: link.label }))))));
 }
