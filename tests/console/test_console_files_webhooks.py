@@ -265,3 +265,41 @@ def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_use
     expect(page.locator("#notice")).to_have_text("Webhook endpoint deleted.")
     expect(page.get_by_text("No webhook endpoints yet.")).to_be_visible()
     assert requests.get(f"{api}/{created['id']}", headers=user.headers, timeout=10).status_code == 404
+
+
+def test_file_detail_shows_type_mismatch_size_and_csv_row_errors(page, log_in, hub_user, worker, hub_url,
+                                                                 screenshot_dir):
+    user = hub_user()
+    schema = {"columns": [{"name": "email", "type": "email", "required": True},
+                          {"name": "age", "type": "integer", "min": 0}]}
+    data = b"email,age\nana@example.com,31\nnot-an-email,7\nbo@example.com,-2\n"
+    resp = requests.post(f"{hub_url}/api/v1/files", headers=user.headers, timeout=10,
+                         data={"csv_schema": json.dumps(schema)},
+                         files={"file": ("people.csv", data, "image/png")})  # a wrong claim
+    assert resp.status_code == 201, resp.text
+    file_id = resp.json()["data"]["id"]
+    log_in(user)
+    page.get_by_role("link", name="Files", exact=True).click()
+    page.get_by_role("link", name="people.csv").click()
+    expect(page.get_by_role("heading", name="people.csv")).to_be_visible()
+
+    # Processed by the worker while the page follows the job; then read again.
+    expect(page.locator(".file-facts .file-status")).to_have_text("processed", timeout=60_000)
+    file = requests.get(f"{hub_url}/api/v1/files/{file_id}", headers=user.headers, timeout=10).json()["data"]
+    csv = file["metadata"]["csv"]
+    assert file["metadata"]["declared_content_type_mismatch"] is True and csv["invalid_rows"] == 2
+    expect(page.locator(".file-size")).to_have_text(f"{len(data)} bytes")
+    expect(page.locator(".file-detected")).to_contain_text(file["content_type"])
+    expect(page.locator(".file-declared")).to_contain_text("image/png")
+    expect(page.locator(".type-mismatch")).to_have_text("does not match the content")
+    expect(page.locator(".csv-counts")).to_contain_text("3 rows: 1 valid, 2 with errors")
+    errors = page.locator(".row-errors-table tbody tr")
+    expect(errors).to_have_count(len(csv["row_errors"]))
+    expect(page.locator(".row-error")).to_have_text([e["error"] for e in csv["row_errors"]])
+    expect(errors.first.locator("th")).to_have_text(str(csv["row_errors"][0]["row"]))
+    page.screenshot(path=str(screenshot_dir / "file-detail-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "file-detail-360px.png"), full_page=True)
+    page.get_by_role("link", name="← All files").click()
+    expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()
