@@ -14,6 +14,7 @@ let loginReason = null;
 
 const notice = document.getElementById("notice");
 let noticeTimer = null;
+let noticePath = null; // the screen a notice is about
 
 /** Empty the notice region: what it said was about the screen the user has left. */
 function clearNotice() {
@@ -27,6 +28,7 @@ function notify(message) {
   // The region stays in the page (an empty one is not drawn) so that
   // screen readers announce each change.
   notice.textContent = message;
+  noticePath = currentPath(); // after navigate(), already the screen the user goes to
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(clearNotice, 6000);
 }
@@ -136,7 +138,7 @@ function wireChrome() {
     liveState.textContent = { live: "Live", connecting: "Connecting…", offline: "Offline" }[state];
   });
   window.addEventListener("hashchange", () => {
-    clearNotice();
+    if (currentPath() !== noticePath) clearNotice();
     markCurrentNav();
   });
   // Tenant-wide news from the hub (reconciliation finished, sync finished, ...).
