@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -185,6 +186,14 @@ class HubUser:
         assert resp.status_code == 201, resp.text
         self.data = resp.json()["data"]
         self.headers = {"Authorization": f"Bearer {self.data['access_token']}"}
+
+    def add_member(self, name: str = "Morgan Member") -> SimpleNamespace:
+        """A member of this owner's tenant, added over HTTP: `.email`, `.password`, `.data`."""
+        email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+        resp = requests.post(f"{self.base}/api/v1/users", headers=self.headers, timeout=10, json={
+            "email": email, "name": name, "password": PASSWORD})
+        assert resp.status_code == 201, resp.text
+        return SimpleNamespace(email=email, password=PASSWORD, data=resp.json()["data"])
 
     def job(self, job_id: str) -> dict[str, Any]:
         resp = requests.get(f"{self.base}/api/v1/jobs/{job_id}", headers=self.headers, timeout=10)

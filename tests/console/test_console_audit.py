@@ -63,13 +63,8 @@ def test_audit_log_lists_filters_and_pages(page, log_in, hub_user, hub_url, scre
     page.screenshot(path=str(screenshot_dir / "audit-360px.png"), full_page=True)
 
 
-def test_members_have_no_audit_log(page, log_in, hub_user, hub_url):
-    owner = hub_user()
-    email = f"member-{owner.email}"
-    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
-        "email": email, "name": "Morgan Member", "password": owner.password})
-    assert resp.status_code == 201, resp.text
-    log_in(type("Member", (), {"email": email, "password": owner.password}))
+def test_members_have_no_audit_log(page, log_in, hub_user):
+    log_in(hub_user().add_member())
     expect(page.locator("#nav-links").get_by_role("link", name="Audit log")).to_have_count(0)
     page.goto("/console#/audit")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()

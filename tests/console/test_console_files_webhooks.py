@@ -9,7 +9,6 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -187,12 +186,8 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, 
     assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
 
 
-def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user, hub_url):
-    owner = hub_user()
-    member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
-    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
-        "email": member.email, "name": "Morgan Member", "password": member.password})
-    assert resp.status_code == 201, resp.text
+def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user):
+    member = hub_user().add_member()
     log_in(member)
     nav = page.locator("#nav-links")
     expect(nav.get_by_role("link", name="Files", exact=True)).to_be_visible()

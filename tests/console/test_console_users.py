@@ -3,7 +3,6 @@ hub: an owner adds, changes and removes people of the tenant; members never see 
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 import requests
@@ -85,10 +84,7 @@ def test_owner_adds_edits_and_deletes_a_user(page, log_in, hub_user, hub_url, sc
 
 def test_the_last_owner_cannot_be_demoted_and_members_see_no_users_screen(page, log_in, hub_user, hub_url):
     owner = hub_user()
-    member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
-    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
-        "email": member.email, "name": "Morgan Member", "password": member.password})
-    assert resp.status_code == 201, resp.text
+    member = owner.add_member()
 
     log_in(owner)
     page.goto("/console#/users")

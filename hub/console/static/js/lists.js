@@ -1,8 +1,9 @@
 // What every list screen shares: a card with a table (one card per row at
-// 360 px), its summary line, empty note, error box and optional pager; a row
-// button that calls the hub; and the slot above a list where one form at a
-// time (an edit, a secret shown once) opens.
+// 360 px) read from a paged API collection, its summary line, empty note,
+// error box and optional pager; a row button that calls the hub; and the slot
+// above a list where one form at a time (an edit, a secret shown once) opens.
 
+import { api, query } from "./api.js";
 import { h, replaceChildren, showPage, uid } from "./dom.js";
 import { formAlert } from "./forms.js";
 
@@ -11,18 +12,21 @@ export function countText(n, noun) {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-/** The total of a paged answer (meta.pagination), or the rows' count. */
-export function totalOf(envelope) {
-  return ((envelope.meta || {}).pagination || {}).total ?? envelope.data.length;
-}
-
 /**
- * A list in a card. `id` names the table class (`<id>-table`) and the
- * heading's id; `columns` are the headers (an Actions column is added);
- * `head` goes beside the heading (filters); `onPage(delta)` adds a pager.
- * `list.show(rows, {total, page, pages})` fills it.
+ * A list in a card, read from the collection at `path` (GET, with `params()`
+ * added to the query) and drawn one `buildRow(item)` a row. `id` names the
+ * table class (`<id>-table`) and the heading's id; `columns` are the headers
+ * (an Actions column is added); `head` goes beside the heading (filters);
+ * `paged` adds a pager, else up to `perPage` items are shown.
+ * `list.load()` reads the current page again; `list.load({ first: true })` page 1.
  */
-export function listCard({ id, title, caption, columns, emptyText, noun, head = null, onPage = null }) {
+export function listCard({ id, title, caption, columns, emptyText, noun, head = null, path, buildRow,
+  params = () => ({}), perPage = 100, paged = false }) {
+  const state = { page: 1, pages: 1 };
+  const onPage = (delta) => {
+    state.page = Math.min(Math.max(1, state.page + delta), state.pages);
+    load();
+  };
   const alert = formAlert();
   const tbody = h("tbody");
   const summary = h("p", { class: "muted list-summary", "aria-live": "polite" });
@@ -37,23 +41,31 @@ export function listCard({ id, title, caption, columns, emptyText, noun, head = 
   const pager = h("nav", { class: "pager", "aria-label": `${title} pages`, hidden: true }, prev, next);
   const section = h("section", { class: "card", "aria-labelledby": `${id}-list-title` },
     h("div", { class: "list-head" }, h("h2", { id: `${id}-list-title`, text: title }), head),
-    alert, summary, h("div", { class: "table-wrap" }, table), empty, onPage ? pager : null);
-  return {
-    section,
-    tbody,
-    showError(err) {
-      replaceChildren(alert, h("p", { text: err.message }));
-      alert.hidden = false;
-    },
-    clearError() {
-      alert.hidden = true;
-    },
-    show(rows, { total = rows.length, page = 1, pages = 1 } = {}) {
-      replaceChildren(tbody, rows);
-      summary.textContent = countText(total, noun) + (onPage ? ` · page ${page} of ${pages}` : "");
-      showPage({ prev, next, pager, empty, table }, page, pages, rows.length);
-    },
-  };
+    alert, summary, h("div", { class: "table-wrap" }, table), empty, paged ? pager : null);
+
+  function showError(err) {
+    replaceChildren(alert, h("p", { text: err.message }));
+    alert.hidden = false;
+  }
+
+  async function load({ first = false } = {}) {
+    if (first) state.page = 1;
+    alert.hidden = true;
+    try {
+      const envelope = await api.get(path + query({ page: paged ? state.page : undefined, per_page: perPage,
+        ...params() }));
+      const pagination = (envelope.meta || {}).pagination || {};
+      state.pages = Math.max(1, pagination.pages || 1);
+      const total = pagination.total ?? envelope.data.length;
+      replaceChildren(tbody, envelope.data.map(buildRow));
+      summary.textContent = countText(total, noun) + (paged ? ` · page ${state.page} of ${state.pages}` : "");
+      showPage({ prev, next, pager, empty, table }, state.page, state.pages, tbody.children.length);
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  return { section, tbody, showError, load };
 }
 
 /**

@@ -2,10 +2,10 @@
 // secret is shown once, with a Copy button — and revoke one. The list shows
 // each key's public prefix and when it was last used, never the secret.
 
-import { api, query } from "../../api.js";
+import { api } from "../../api.js";
 import { h, timeEl } from "../../dom.js";
 import { field, formAlert, onSubmit } from "../../forms.js";
-import { actionButton, listCard, panelSlot, secretBox, totalOf } from "../../lists.js";
+import { actionButton, listCard, panelSlot, secretBox } from "../../lists.js";
 import { isAdmin } from "../../roles.js";
 
 function createForm(onCreated) {
@@ -28,7 +28,9 @@ function createForm(onCreated) {
 async function renderApiKeys(main, _params, ctx) {
   const slot = panelSlot();
   const list = listCard({ id: "api-keys", title: "Keys", caption: "API keys, newest first",
-    columns: ["Key", "Role", "Created", "Last used"], emptyText: "No API keys yet.", noun: "key" });
+    columns: ["Key", "Role", "Created", "Last used"], emptyText: "No API keys yet.", noun: "key",
+    path: "/api-keys", buildRow });
+  const load = list.load;
   const form = createForm((envelope) => {
     ctx.notify(envelope.message);
     const key = envelope.data;
@@ -57,16 +59,6 @@ async function renderApiKeys(main, _params, ctx) {
           ctx.notify((await api.delete(`/api-keys/${encodeURIComponent(key.id)}`)).message);
           await load();
         } })));
-  }
-
-  async function load() {
-    list.clearError();
-    try {
-      const envelope = await api.get(`/api-keys${query({ per_page: 100 })}`);
-      list.show(envelope.data.map(buildRow), { total: totalOf(envelope) });
-    } catch (err) {
-      list.showError(err);
-    }
   }
 
   await load();

@@ -2,7 +2,6 @@
 // request, newest first, a page at a time, filtered as GET /audit-events
 // allows (action, object type, object id: exact values).
 
-import { api, query } from "../../api.js";
 import { h, timeEl } from "../../dom.js";
 import { field } from "../../forms.js";
 import { listCard } from "../../lists.js";
@@ -33,7 +32,6 @@ function eventRow(event) {
 }
 
 async function renderAudit(main) {
-  const state = { page: 1, pages: 1 };
   const filters = ["action", "object_type", "object_id"].map((name) => field({ path: name,
     label: { action: "Action", object_type: "Object type", object_id: "Object id" }[name],
     hint: { action: "e.g. user.created", object_type: "e.g. webhook_endpoint", object_id: "An id, exactly" }[name],
@@ -43,33 +41,14 @@ async function renderAudit(main) {
     filters, h("div", { class: "form-actions" }, apply));
   const list = listCard({ id: "audit", title: "Events", caption: "Audit events, newest first",
     columns: ["Action", "Object", "By", "When"], emptyText: "No audit events match.", noun: "event",
-    head: form,
-    onPage: (delta) => {
-      state.page = Math.min(Math.max(1, state.page + delta), state.pages);
-      load();
-    } });
+    head: form, path: "/audit-events", perPage: PER_PAGE, paged: true, buildRow: eventRow,
+    params: () => Object.fromEntries(filters.map((f) => [f.control.name, f.control.value.trim()])) });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    state.page = 1;
-    load();
+    list.load({ first: true });
   });
   main.append(h("h1", { text: "Audit log" }), list.section);
-
-  async function load() {
-    list.clearError();
-    const params = { page: state.page, per_page: PER_PAGE };
-    for (const f of filters) params[f.control.name] = f.control.value.trim();
-    try {
-      const envelope = await api.get(`/audit-events${query(params)}`);
-      const p = envelope.meta.pagination || {};
-      state.pages = Math.max(1, p.pages || 1);
-      list.show(envelope.data.map(eventRow), { total: p.total || 0, page: state.page, pages: state.pages });
-    } catch (err) {
-      list.showError(err);
-    }
-  }
-
-  await load();
+  await list.load();
 }
 
 export default {

@@ -2,10 +2,10 @@
 // role or active flag, remove one. Only an owner may make an owner; the hub
 // refuses (409) a change that would leave the tenant without an active owner.
 
-import { api, query } from "../../api.js";
+import { api } from "../../api.js";
 import { h, timeEl } from "../../dom.js";
 import { field, formAlert, onSubmit } from "../../forms.js";
-import { actionButton, listCard, panelSlot, totalOf } from "../../lists.js";
+import { actionButton, listCard, panelSlot } from "../../lists.js";
 import { isAdmin } from "../../roles.js";
 
 const PER_PAGE = 50;
@@ -68,14 +68,11 @@ function editForm(ctx, user, { onSaved, onCancel }) {
 }
 
 async function renderUsers(main, _params, ctx) {
-  const state = { page: 1, pages: 1 };
   const slot = panelSlot();
   const list = listCard({ id: "users", title: "People", caption: "Users of the tenant, oldest first",
     columns: ["User", "Role", "State", "Last login"], emptyText: "No users.", noun: "user",
-    onPage: (delta) => {
-      state.page = Math.min(Math.max(1, state.page + delta), state.pages);
-      load();
-    } });
+    path: "/users", perPage: PER_PAGE, paged: true, buildRow });
+  const load = list.load;
 
   main.append(h("h1", { text: "Users" }), slot,
     h("div", { class: "jobs-layout" },
@@ -117,17 +114,6 @@ async function renderUsers(main, _params, ctx) {
             ctx.notify((await api.delete(`/users/${encodeURIComponent(user.id)}`)).message);
             await load();
           } }))));
-  }
-
-  async function load() {
-    list.clearError();
-    try {
-      const envelope = await api.get(`/users${query({ page: state.page, per_page: PER_PAGE })}`);
-      state.pages = Math.max(1, (envelope.meta.pagination || {}).pages || 1);
-      list.show(envelope.data.map(buildRow), { total: totalOf(envelope), page: state.page, pages: state.pages });
-    } catch (err) {
-      list.showError(err);
-    }
   }
 
   await load();

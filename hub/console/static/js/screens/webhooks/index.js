@@ -3,10 +3,10 @@
 // signing secret once; and each endpoint's delivery log with replay
 // (deliveries.js).
 
-import { api, query } from "../../api.js";
+import { api } from "../../api.js";
 import { h, randomId, timeEl, uid } from "../../dom.js";
 import { field, formAlert, onSubmit } from "../../forms.js";
-import { actionButton, listCard, panelSlot, secretBox, totalOf } from "../../lists.js";
+import { actionButton, listCard, panelSlot, secretBox } from "../../lists.js";
 import { isAdmin } from "../../roles.js";
 import { renderDeliveries } from "./deliveries.js";
 import { enabledBadge, EVENT_TYPES } from "./widgets.js";
@@ -57,7 +57,9 @@ function editPanel(endpoint, { onSaved, onCancel }) {
 async function renderEndpoints(main, _params, ctx) {
   const slot = panelSlot();
   const list = listCard({ id: "endpoints", title: "Endpoints", caption: "Webhook endpoints, newest first",
-    columns: ["Endpoint", "Events", "State", "Created"], emptyText: "No webhook endpoints yet.", noun: "endpoint" });
+    columns: ["Endpoint", "Events", "State", "Created"], emptyText: "No webhook endpoints yet.", noun: "endpoint",
+    path: "/webhook-endpoints", buildRow });
+  const load = list.load;
   // Dismissed, the secret gives focus back to what the user was doing (opener).
   const showSecret = (endpoint, title, opener) => slot.open(secretBox({ title, about: `For ${endpoint.url}.`,
     value: endpoint.secret, onDone: () => slot.close() }), opener);
@@ -123,16 +125,6 @@ async function renderEndpoints(main, _params, ctx) {
           confirm: `Delete ${name} and its delivery log? This cannot be undone.`,
           send: (path) => api.delete(path) }),
         h("a", { class: "btn btn-small", href, "aria-label": `Deliveries of ${name}`, text: "Deliveries" }))));
-  }
-
-  async function load() {
-    list.clearError();
-    try {
-      const envelope = await api.get(`/webhook-endpoints${query({ per_page: 100 })}`);
-      list.show(envelope.data.map(buildRow), { total: totalOf(envelope) });
-    } catch (err) {
-      list.showError(err);
-    }
   }
 
   await load();
