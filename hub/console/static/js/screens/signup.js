@@ -5,7 +5,6 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { field, formAlert, onSubmit } from "../forms.js";
-import { navigate } from "../router.js";
 import { login } from "../session.js";
 
 async function renderSignup(main, _params, ctx) {
@@ -33,8 +32,10 @@ async function renderSignup(main, _params, ctx) {
     // tokens (best effort) and log in with what was just typed.
     const { access_token: token, refresh_token: refreshToken } = envelope.data;
     await api.post("/auth/logout", { refresh_token: refreshToken }, { token }).catch(() => {});
+    // After the login, main.js shows the first screen, as after any login (no
+    // hashchange here: a second render would race the one the login starts).
+    window.history.replaceState(null, "", "#/");
     await login(credentials.email, credentials.password);
-    navigate(""); // the first screen, as after a login
   });
   main.append(h("section", { class: "card login" }, heading, form,
     h("p", { class: "login-links" }, "Have an account? ", h("a", { href: "#/", text: "Log in" }))));
