@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.models import ROLES, TIERS, Tenant, User
 from hub.services import accounts
-from hub.services.passwords import hash_password
+from hub.services.passwords import hash_password, weakness
 
 hub_cli = AppGroup("hub", help="Manage tenants and users.")
 
@@ -42,13 +42,21 @@ def create_user(tenant_id: uuid.UUID, email: str, name: str, role: str, staff: b
     email = accounts.normalize_email(email)
     if db.session.scalar(select(User).where(User.email == email)) is not None:
         raise click.ClickException(f"a user with email {email} exists")
-    if len(password) < 10:
-        raise click.ClickException("the password needs at least 10 characters")
+    _check_new_password(password, [email, name])
     user = User(tenant_id=tenant_id, email=email, name=name, role=role, is_staff=staff,
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.commit()
     click.echo(str(user.id))
+
+
+def _check_new_password(password: str, hints: list[str]) -> None:
+    """The API's rule for a new password (10+ characters, not easy to guess)."""
+    if len(password) < 10:
+        raise click.ClickException("the password needs at least 10 characters")
+    why = weakness(password, hints)
+    if why:
+        raise click.ClickException(f"the password is too easy to guess. {why}")
 
 
 @hub_cli.command("seed-demo")
@@ -58,14 +66,21 @@ def seed_demo() -> None:
     password = os.environ.get("DEMO_PASSWORD")
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
-        if not password or len(password) < 10:
+        if not password:
             raise click.ClickException("set DEMO_PASSWORD (10+ characters) to create the demo user")
+        _check_new_password(password, [email])
         tenant = accounts.create_tenant("Demo", "standard")
+        # A tenant owner, not staff: staff see every tenant's jobs, which would mislead
+        # anyone trying tenant isolation with the demo login.
         user = User(tenant_id=tenant.id, email=email, name="Demo Owner", role="owner",
-                    is_staff=True, password_hash=hash_password(password))
+                    is_staff=False, password_hash=hash_password(password))
         db.session.add(user)
         db.session.commit()
         click.echo("Created the demo tenant and user.")
+    elif user.is_staff:  # made staff by an older seed-demo
+        user.is_staff = False
+        db.session.commit()
+        click.echo("The demo user is no longer staff (a tenant owner only).")
     from flask import current_app
 
     from hub.api.demo_source.routes import enabled as demo_source_enabled
@@ -75,8 +90,46 @@ def seed_demo() -> None:
     if (demo_source_enabled(current_app.config)
             and connections.ensure_demo_connection(user.tenant_id, base_url) is not None):
         click.echo(f"Created a demo connection syncing {base_url}/demo-source/items every 5 minutes.")
-    click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}")
+    click.echo(f"  demo login: {email} / {password or '(password set when it was created)'}"
+               f"  (owner of the Demo tenant; not staff)")
     click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")
+
+
+@hub_cli.command("init-storage")
+@click.option("--origin", "origins", multiple=True,
+              help="A browser origin allowed to upload straight to the bucket, besides "
+                   "CORS_ORIGINS (e.g. the hub's own public URL, for its console). Repeatable.")
+def init_storage(origins: tuple[str, ...]) -> None:
+    """Create the S3 bucket (S3_BUCKET) if missing and set its CORS rule; safe to repeat.
+
+    Browsers upload straight to the bucket (POST /files/presign) and fetch
+    downloads from it, so it must allow the origins they run on: the --origin
+    values and CORS_ORIGINS.
+    """
+    from flask import current_app
+
+    from hub.integrations.storage import S3Storage, StorageError
+    from hub.security_headers import parse_origins
+    from hub.services.files import current_storage
+
+    storage = current_storage()
+    if not isinstance(storage, S3Storage):
+        click.echo("STORAGE_BACKEND is local: no bucket to create.")
+        return
+    config = current_app.config
+    allowed = list(dict.fromkeys(parse_origins(",".join(origins)) + parse_origins(config["CORS_ORIGINS"])))
+    try:
+        done = storage.ensure_bucket(config.get("S3_REGION"), allowed)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"bucket {storage.bucket}: {'created' if done['created'] else 'exists'}")
+    if done["cors"] == "set":
+        click.echo(f"CORS: {', '.join(allowed)} may upload and download")
+    elif done["cors"] == "unsupported":
+        click.echo("CORS: this server takes no bucket CORS rule; it answers browsers itself "
+                   "(MinIO: MINIO_API_CORS_ALLOW_ORIGIN)")
+    else:
+        click.echo("CORS: no origins given (--origin, CORS_ORIGINS); browsers cannot upload directly")
 
 
 @hub_cli.command("generate-encryption-key")

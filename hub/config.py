@@ -66,6 +66,18 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JWT_ACCESS_TOKEN_MINUTES": (_int, 15),
     "JWT_REFRESH_TOKEN_DAYS": (_int, 30),
     "ALLOW_SIGNUP": (_bool, True),
+    # Account lifecycle (hub/services/account_lifecycle.py). Unset: on in production,
+    # off elsewhere. On, sign-up answers 202 alike for new and taken addresses and a
+    # new account logs in once its emailed link is followed.
+    "ACCOUNT_EMAIL_VERIFICATION": (_bool, None),
+    "PASSWORD_RESET_TTL_MINUTES": (_int, 60),
+    "EMAIL_VERIFICATION_TTL_HOURS": (_int, 48),
+    "INVITATION_TTL_HOURS": (_int, 168),
+    # Account mails (reset, verification, invitation) each address may be sent.
+    "ACCOUNT_EMAIL_RATE_LIMIT": (str, "5 per hour"),
+    # The hub's address as users reach it, for links in mails (https://hub.example.com);
+    # empty: the address of the request that caused the mail.
+    "PUBLIC_URL": (str, ""),
     "MAX_CONTENT_LENGTH": (_int, 10 * 1024 * 1024),
     "FLOWER_BASIC_AUTH": (str, None),
     # argon2id's cost for password hashes (argon2-cffi's defaults, RFC 9106's low-memory
@@ -73,8 +85,13 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ARGON2_TIME_COST": (_int, 3),
     "ARGON2_MEMORY_KIB": (_int, 65536),
     "ARGON2_PARALLELISM": (_int, 4),
+    # zxcvbn's score (0-4) a new password needs; 3 = "safely unguessable" online.
+    "PASSWORD_MIN_SCORE": (_int, 3),
     "LOGIN_RATE_LIMIT_IP": (str, "20 per minute"),
-    "LOGIN_RATE_LIMIT_ACCOUNT": (str, "5 per minute"),
+    # Failed logins per (account, client address): throttles a guesser, not the account's
+    # owner elsewhere; the per-account ceiling is much higher, against distributed guessing.
+    "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": (str, "5 per minute"),
+    "LOGIN_RATE_LIMIT_ACCOUNT": (str, "100 per hour"),
     "API_RATE_LIMIT": (str, "600 per minute"),
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
     "CELERY_TASK_EVENTS": (_bool, False),
@@ -150,6 +167,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STORAGE_DOWNLOAD_URL_SECONDS": (_int, 300),
     "FILE_THUMBNAIL_SIZE": (_int, 256),
     "FILE_IMAGE_MAX_PIXELS": (_int, 50_000_000),
+    # Stored bytes per tenant, by tier: finished uploads plus pending direct uploads
+    # (their announced size); a deleted file frees its bytes. null: no quota.
+    "TENANT_STORAGE_QUOTA_BYTES": (_json, {"free": 1024**3, "standard": 100 * 1024**3,
+                                           "enterprise": 1024**4}),
     "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
     # Direct uploads never completed (and partial objects) are removed after this.
     "FILE_PENDING_TTL_HOURS": (_int, 24),
@@ -222,6 +243,8 @@ def load_config(overrides: dict[str, Any] | None = None,
         for name, placeholder in DEV_SECRETS.items():
             cfg[name] = cfg.get(name) or placeholder
 
+    if cfg["ACCOUNT_EMAIL_VERIFICATION"] is None:
+        cfg["ACCOUNT_EMAIL_VERIFICATION"] = env == "production"
     cfg.update(_derived(cfg))
     cfg.update(overrides)  # explicit overrides win over derived values too
     return cfg
@@ -251,7 +274,9 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": "/docs/swagger-ui/",  # hub/api/docs.py: packaged, pinned
+        # No spec validator badge: it would send the document's URL to a third party.
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "JSON_SORT_KEYS": False,
     }
 
@@ -289,6 +314,8 @@ MIN_PRODUCTION_ARGON2 = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2}
 
 def check_password_settings(cfg: dict[str, Any]) -> None:
     """argon2 parameters argon2 itself refuses (any environment) or too weak for production."""
+    if not 0 <= cfg["PASSWORD_MIN_SCORE"] <= 4:
+        raise ConfigError("PASSWORD_MIN_SCORE must be 0-4 (zxcvbn's scores)")
     if cfg["ARGON2_TIME_COST"] < 1 or cfg["ARGON2_PARALLELISM"] < 1:
         raise ConfigError("ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1")
     if cfg["ARGON2_MEMORY_KIB"] < 8 * cfg["ARGON2_PARALLELISM"]:
@@ -313,6 +340,11 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
                 raise ValueError("concurrency must be at least 1")
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
+    quota = cfg["TENANT_STORAGE_QUOTA_BYTES"]
+    if not isinstance(quota, dict) or any(
+            v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0)
+            for v in quota.values()):
+        raise ConfigError("TENANT_STORAGE_QUOTA_BYTES must be a JSON object of tier -> bytes (or null)")
     if cfg["JOB_LEASE_SECONDS"] < 2:
         raise ConfigError("JOB_LEASE_SECONDS must be at least 2")
     transports = [t.strip() for t in cfg["SOCKETIO_TRANSPORTS"].split(",") if t.strip()]

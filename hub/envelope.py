@@ -6,6 +6,7 @@ hand.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -14,7 +15,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, g, has_request_context, request
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -149,7 +151,31 @@ def _bad_text(value: Any, path: str = "") -> str | None:
 
 class StrictTextParser(FlaskParser):
     """Refuse text that PostgreSQL cannot store (NUL, lone surrogates) with a 422,
-    in any location and at any depth, instead of failing at INSERT time."""
+    in any location and at any depth, instead of failing at INSERT time; read JSON
+    bodies with the hub's bounded parser (hub.jsonio); and answer a body in
+    another format where JSON is read with a 415 that says so (webargs would
+    read it as no body and report every required field as missing)."""
+
+    def _raw_load_json(self, req):
+        # webargs' own, with hub.jsonio.loads instead of json.loads (webargs turns
+        # JSONDecodeError into a 400; jsonio's errors are the hub's own 400/422).
+        from hub import jsonio  # here: hub.errors imports this module
+
+        if not is_json_request(req):
+            if req.mimetype or req.content_length or req.headers.get("Transfer-Encoding"):
+                from hub.errors import UnsupportedMediaType
+
+                sent = req.mimetype or "no Content-Type"
+                raise UnsupportedMediaType(
+                    f"Send the body as JSON with 'Content-Type: application/json' (this request "
+                    f"sent {sent}).", details={"content_type": req.mimetype or None})
+            return core.missing
+        data = req.get_data(cache=True)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(f"Bytes decoding error : {exc.reason}", doc="", pos=exc.start) from exc
+        return jsonio.loads(text)
 
     def pre_load(self, location_data, *, schema, req, location):
         data = super().pre_load(location_data, schema=schema, req=req, location=location)
@@ -185,5 +211,8 @@ class HubBlueprint(Blueprint):
 
 
 def init_envelope(app: Flask) -> None:
+    from hub.jsonio import HubJSONProvider
+
+    app.json = HubJSONProvider(app)
     app.before_request(_begin_request)
     app.after_request(_finish_request)

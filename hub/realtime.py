@@ -21,6 +21,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from hub.extensions import db, redis_client
+from hub.job_schema import dump_job
 from hub.models import Job, Tenant, User
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,9 @@ def _iso(value) -> str | None:
 
 
 def job_update_payload(job: Job) -> dict[str, Any]:
-    """The `job.updated` event body (API.md)."""
-    body: dict[str, Any] = {
-        "id": str(job.id), "type": job.type, "status": job.status, "progress": job.progress,
-        "message": job.message, "attempts": job.attempts,
-        "updated_at": _iso(job.updated_at), "request_id": job.request_id,
-    }
-    if job.result is not None:
-        body["result"] = job.result
-    if job.error is not None:
-        body["error"] = job.error
-    return body
+    """The `job.updated` event body: the job exactly as `GET /jobs/{id}` answers it now,
+    with its `version` (docs/API.md, "Real-time"). `job` may be a row read by attribute."""
+    return dump_job(job)
 
 
 def _emitter() -> sio_lib.RedisManager:

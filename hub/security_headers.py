@@ -25,6 +25,8 @@ CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-API-Key, X
 CORS_EXPOSE_HEADERS = ("X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
                        "RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset")
 CORS_MAX_AGE = "600"
+# Retry-After means "come back later": it belongs on refusals a client should retry.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def parse_origins(value: str | None) -> list[str]:
@@ -50,6 +52,9 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
+    if response.status_code not in RETRY_AFTER_STATUSES:
+        # Flask-Limiter puts one on every response it counts, a 200 included.
+        headers.pop("Retry-After", None)
     if request.path.startswith(API_PREFIX):
         # A JSON API has nothing to load or embed; a response rendered as a page loads nothing.
         headers.setdefault("Content-Security-Policy", API_CSP)
@@ -59,7 +64,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_security_headers(app: Flask) -> None:
-    """Register the after-request hook and parse `CORS_ORIGINS` once."""
+    """Register the after-request hook and parse `CORS_ORIGINS` once.
+
+    Registered before Flask-Limiter (hub.register_extensions): after-request hooks run
+    in reverse order, so this one sees the limiter's headers and can drop Retry-After.
+    """
     app.config["CORS_ORIGIN_LIST"] = parse_origins(app.config.get("CORS_ORIGINS"))
     app.after_request(_security_headers)
 

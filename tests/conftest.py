@@ -108,6 +108,7 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         "JWT_SECRET_KEY": "test-jwt-secret-key-" + "y" * 32,
         "LOGIN_RATE_LIMIT_IP": "1000 per minute",
         "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
+        "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": "1000 per minute",
         "API_RATE_LIMIT": "10000 per minute",
         # Still argon2id, at its least cost: a default hash takes ~0.4 s of CPU, and the
         # suite signs up and logs in well over a thousand times.
@@ -228,6 +229,19 @@ def add_user(client):
         return Account(client, login.get_json(), password)
 
     return _add
+
+
+@pytest.fixture
+def staff(app, register):
+    """A hub operator (`is_staff`), as `flask hub create-user --staff` makes one, logged in."""
+    from hub.extensions import db
+    from hub.models import User
+
+    account = register(tenant_name="Hub operators")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(account.user["id"])).is_staff = True
+        db.session.commit()
+    return account
 
 
 @pytest.fixture(scope="session")

@@ -1,33 +1,38 @@
 """Schemas shared by several resources."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
 
+from hub.fields import UTCDateTimeField
 from hub.models import ROLES
-
-
-class UTCDateTimeField(ma.fields.DateTime):
-    """ISO 8601 in UTC with a `Z`, as API.md asks; accepts any offset on input."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
-        result = super()._deserialize(value, attr, data, **kwargs)
-        if result.tzinfo is None:
-            raise self.make_error("invalid", input=value, obj_type="datetime with a time zone")
-        return result.astimezone(UTC)
+from hub.services import passwords
 
 
 def password_field(**kwargs) -> ma.fields.String:
     return ma.fields.String(load_only=True, validate=ma.validate.Length(min=10, max=256),
-                            metadata={"description": "At least 10 characters."}, **kwargs)
+                            metadata={"description": "At least 10 characters, and not easy to guess: "
+                                                     "common passwords, repeats, keyboard patterns and "
+                                                     "your own name or email are refused (a 422 says "
+                                                     "why and what helps)."}, **kwargs)
+
+
+class NewPasswordSchema(ma.Schema):
+    """A body that sets a password: one that is easy to guess is refused (zxcvbn), with the
+    body's name and email as hints of what the user would pick."""
+
+    password_field_name = "password"
+
+    @ma.validates_schema
+    def _strong_password(self, data: dict, **_kw) -> None:
+        password = data.get(self.password_field_name)
+        if not password:
+            return
+        hints = [str(data[k]) for k in ("email", "name", "tenant_name") if data.get(k)]
+        if data.get("email"):
+            hints.append(str(data["email"]).split("@", 1)[0])
+        why = passwords.weakness(password, hints)
+        if why:
+            raise ma.ValidationError(f"Too easy to guess. {why}", self.password_field_name)
 
 
 def name_field(**kwargs) -> ma.fields.String:

@@ -36,9 +36,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from hub.version import VERSION
+
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
-USER_AGENT = "integration-hub/1"
+USER_AGENT = f"integration-hub/{VERSION}"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -58,6 +60,10 @@ PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "fc00::/7", "fec0::/10",                                           # ULA, old site-local
 ))
 NAT64_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48"))
+# IPv6 forms whose last 32 bits are an IPv4 address a host or gateway may reach:
+# IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks) and SIIT's
+# IPv4-translated ::ffff:0:a.b.c.d. (:: and ::1 are judged as themselves.)
+IPV4_IN_LOW_BITS = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96"))
 
 
 class OutboundRefused(Exception):
@@ -103,7 +109,8 @@ def classify(ip: IPAddress) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
-            # ::ffff:a.b.c.d, 6to4, Teredo and NAT64 reach an IPv4 address: judge that one.
+            # ::a.b.c.d, ::ffff:a.b.c.d, ::ffff:0:a.b.c.d, 6to4, Teredo and NAT64 reach an
+            # IPv4 address: judge that one.
             return classify(embedded)
     if ip.is_unspecified:
         return "unspecified"
@@ -128,6 +135,8 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.teredo is not None:
         return ip.teredo[1]
     if any(ip in net for net in NAT64_NETWORKS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) > 1 and any(ip in net for net in IPV4_IN_LOW_BITS):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
@@ -229,7 +238,7 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
     """
     started = time.monotonic()
     deadline = started + timeout
-    sent_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+    sent_headers = _with_defaults(headers or {})
     current, verb, payload = url, method.upper(), body
     for hop in range(max_redirects + 1):
         target = parse_url(current)
@@ -252,6 +261,15 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
                                 truncated=truncated, url=current,
                                 duration_ms=round((time.monotonic() - started) * 1000, 1))
     raise AssertionError("unreachable")  # the loop returns on its last hop
+
+
+def _with_defaults(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caller's headers plus the defaults it did not set. Names are matched without
+    regard to case: a caller's `user-agent` replaces the default rather than joining it
+    (two User-Agent headers)."""
+    given = {name.lower() for name in headers}
+    defaults = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    return {**{k: v for k, v in defaults.items() if k.lower() not in given}, **headers}
 
 
 def _send(method: str, target: Target, addresses: list[IPAddress], headers: Mapping[str, str],

@@ -14,6 +14,7 @@ Imports nothing from models, services or the API (see docs/DEVELOPING.md).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,6 +75,11 @@ class StripeRequestError(StripeError):
 
 class SignatureError(Exception):
     """A webhook's `Stripe-Signature` is missing, wrong or too old, or its body is not JSON."""
+
+
+class MalformedEventError(Exception):
+    """A correctly signed body that is not a well-formed Stripe event (wrong types, NUL in an
+    id, NaN, absurd nesting): refused before anything is stored or routed."""
 
 
 # --- clients ------------------------------------------------------------------
@@ -175,12 +181,56 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str,
     except UnicodeDecodeError:
         raise SignatureError("The body is not UTF-8.") from None
     try:
-        event = json.loads(payload)
+        event = json.loads(payload, parse_constant=_not_a_number)
+    except RecursionError:
+        raise MalformedEventError("The event is nested too deep.") from None
     except ValueError:
         raise SignatureError("The body is not JSON.") from None
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         raise SignatureError("The body is not a Stripe event.")
+    check_event_shape(event)
     return event
+
+
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+_EVENT_TYPE = re.compile(r"^[a-z0-9_.]{1,100}$")
+_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,250}$")
+_OBJECT_WORD = re.compile(r"^[A-Za-z0-9_.]{1,255}$")
+
+
+def _not_a_number(name: str) -> Any:
+    raise MalformedEventError(f"{name} is not a JSON number.")
+
+
+def check_event_shape(event: dict[str, Any]) -> None:
+    """The fields the hub stores and routes by have Stripe's types and forms, or
+    MalformedEventError names the first that does not."""
+    def bad(field: str) -> MalformedEventError:
+        return MalformedEventError(f"The event's {field} is not what Stripe sends.")
+
+    if not isinstance(event.get("id"), str) or not _EVENT_ID.match(event["id"]):
+        raise bad("id")
+    if not isinstance(event.get("type"), str) or not _EVENT_TYPE.match(event["type"]):
+        raise bad("type")
+    account = event.get("account")
+    if account is not None and not (isinstance(account, str) and _ACCOUNT_ID.match(account)):
+        raise bad("account")
+    created = event.get("created")
+    if created is not None and (not isinstance(created, int) or isinstance(created, bool)
+                                or not 0 <= created < 2**37):
+        raise bad("created")
+    if not isinstance(event.get("livemode", False), bool):
+        raise bad("livemode")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise bad("data.object")
+    for name in ("id", "object"):
+        value = data["object"].get(name)
+        if value is not None and not (isinstance(value, str) and _OBJECT_WORD.match(value)):
+            raise bad(f"data.object.{name}")
+    customer = data["object"].get("customer")
+    if customer is not None and not isinstance(customer, (str, dict)):
+        raise bad("data.object.customer")
 
 
 # --- reading objects ------------------------------------------------------------------
@@ -195,6 +245,21 @@ def retrieve(settings: StripeSettings, object_type: str, object_id: str, *,
     params = {"expand": expand} if expand else None
     try:
         return service.retrieve(object_id, params=params, options=_options(account)).to_dict()
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+
+
+def create_customer(settings: StripeSettings, *, metadata: dict[str, str], name: str | None = None,
+                    email: str | None = None, description: str | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+    """Create a customer on the platform account; Stripe replays the first answer for a
+    repeated `idempotency_key`, so a retried request never makes a second customer."""
+    params: dict[str, Any] = {"metadata": metadata}
+    params.update({k: v for k, v in (("name", name), ("email", email), ("description", description))
+                   if v is not None})
+    options = {"idempotency_key": idempotency_key} if idempotency_key else None
+    try:
+        return client(settings).v1.customers.create(params=params, options=options).to_dict()
     except stripe.StripeError as exc:
         raise translate(exc) from None
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub import jobs
-from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
+from hub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from hub.extensions import db
 from hub.models import ADMIN_ROLES, ApiKey, Tenant, User, utcnow
-from hub.services import audit, paginate
+from hub.services import audit, paginate, tokens
 from hub.services import email as email_service
 from hub.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -127,13 +127,37 @@ def update_user(actor: audit.Actor, actor_role: str, user: User, changes: dict[s
     for field in ("name", "role", "is_active"):
         if field in changes:
             setattr(user, field, changes[field])
+    if changes.get("is_active") is False:
+        _revoke_keys_of(actor, user, "creator_deactivated")
+    elif new_role is not None:
+        _cap_keys_of(actor, user, new_role)
+    details: dict[str, Any] = {"fields": sorted(k for k in changes if k != "password")
+                               + (["password"] if "password" in changes else [])}
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
-    audit.record(actor, "user.updated", "user", user.id,
-                 {"fields": sorted(k for k in changes if k != "password")
-                  + (["password"] if "password" in changes else [])})
+        # An admin reset ends every session of the user, the admin's own too if it is theirs.
+        details["sessions_ended"] = tokens.end_sessions(user.id, "password_reset")
+    elif changes.get("is_active") is False:
+        # Else reactivating the user would bring back the logins they had.
+        details["sessions_ended"] = tokens.end_sessions(user.id, "deactivated")
+    audit.record(actor, "user.updated", "user", user.id, details)
     db.session.commit()
     return user
+
+
+def change_own_password(user: User, current_password: str, new_password: str,
+                        keep_family: uuid.UUID | None) -> int:
+    """A user changes their own password: every other login of theirs ends; the one that
+    asked (`keep_family`) stays. Returns how many logins ended. Commits."""
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed("The current password is not right.",
+                               details={"fields": {"json": {"current_password": ["not your password"]}}})
+    user.password_hash = hash_password(new_password)
+    ended = tokens.end_sessions(user.id, "password_changed", keep_family)
+    audit.record(audit.Actor(user.tenant_id, user.id), "user.password_changed", "user", user.id,
+                 {"sessions_ended": ended})
+    db.session.commit()
+    return ended
 
 
 def delete_user(actor: audit.Actor, actor_role: str, user: User) -> None:
@@ -142,11 +166,39 @@ def delete_user(actor: audit.Actor, actor_role: str, user: User) -> None:
     if user.role == "owner" and _owners(user.tenant_id) <= 1:
         raise Conflict("A tenant needs at least one active owner.")
     audit.record(actor, "user.deleted", "user", user.id, {"email": user.email})
+    _revoke_keys_of(actor, user, "creator_deleted")
     db.session.delete(user)
     db.session.commit()
 
 
 # --- API keys -------------------------------------------------------------
+
+# A key never has more authority than the person who minted it.
+_ROLE_RANK = {"member": 0, "admin": 1, "owner": 2}
+
+
+def _live_keys_of(user: User) -> list[ApiKey]:
+    return list(db.session.scalars(select(ApiKey).where(
+        ApiKey.created_by == user.id, ApiKey.revoked_at.is_(None)).order_by(ApiKey.created_at)))
+
+
+def _revoke_keys_of(actor: audit.Actor, user: User, reason: str) -> None:
+    """The user is leaving or deactivated: the keys they minted stop working, each audited."""
+    now = utcnow()
+    for key in _live_keys_of(user):
+        key.revoked_at = now
+        audit.record(actor, "api_key.revoked", "api_key", key.id,
+                     {"name": key.name, "reason": reason, "created_by": str(user.id)})
+
+
+def _cap_keys_of(actor: audit.Actor, user: User, new_role: str) -> None:
+    """The user was demoted: their keys keep working, at most with the user's new role."""
+    for key in _live_keys_of(user):
+        if _ROLE_RANK.get(key.role, 0) > _ROLE_RANK.get(new_role, 0):
+            audit.record(actor, "api_key.role_capped", "api_key", key.id,
+                         {"name": key.name, "from": key.role, "to": new_role,
+                          "reason": "creator_demoted", "created_by": str(user.id)})
+            key.role = new_role
 
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
 from hub.models import File, utcnow
-from hub.services import audit
+from hub.services import audit, quotas
 from hub.services.files import (
     OCTET_STREAM,
     current_storage,
@@ -42,6 +42,7 @@ def presign_upload(tenant_id: uuid.UUID, actor: audit.Actor, *, filename: str, c
         raise ValidationFailed(f"The file is larger than the limit of {limit} bytes.",
                                details={"fields": {"json": {"size": [f"at most {limit} bytes"]}},
                                         "max_bytes": limit})
+    quotas.reserve_storage(tenant_id, size)  # counted from now on, until deleted or abandoned
     storage = current_storage()
     file_id = uuid.uuid4()
     key = object_key(tenant_id, file_id)

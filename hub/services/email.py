@@ -107,10 +107,11 @@ def normalize_recipients(to: list[str]) -> list[str]:
     return unique
 
 
-def build_payload(data: dict[str, Any]) -> dict[str, Any]:
+def build_payload(data: dict[str, Any], *, allow_system: bool = False) -> dict[str, Any]:
     """The `email.send` payload for a request `{to, template, context}` or `{to, subject, text, html?}`.
 
-    Raises ValidationFailed for an unknown template or a context that does not fit it.
+    Raises ValidationFailed for an unknown template, a system template (the hub's own
+    account mails) unless `allow_system`, or a context that does not fit.
     """
     to = normalize_recipients(data["to"])
     if data.get("template") is None:
@@ -122,6 +123,10 @@ def build_payload(data: dict[str, Any]) -> dict[str, Any]:
     if template is None:
         raise _invalid("Unknown email template; GET /emails/templates lists them.",
                        {"template": [f"unknown template {data['template']!r}"]})
+    if template.system and not allow_system:
+        raise _invalid(f"The template {template.name!r} is one of the hub's own account mails; only "
+                       "the hub sends it. GET /emails/templates lists the ones you can send.",
+                       {"template": ["the hub's own template, not sendable"]})
     context = data.get("context") or {}
     try:
         validate_context(template, context)
@@ -185,7 +190,7 @@ def queue_email(tenant_id: uuid.UUID, to: list[str], template: str, context: dic
 
     Not counted against the daily limit; the caller commits with `jobs.commit()`.
     """
-    payload = build_payload({"to": to, "template": template, "context": context})
+    payload = build_payload({"to": to, "template": template, "context": context}, allow_system=True)
     return jobs.create_job(tenant_id, EMAIL_JOB, payload, created_by=created_by, internal=True)
 
 
@@ -260,6 +265,7 @@ def _content(payload: dict[str, Any]) -> tuple[str, str, str | None]:
 
 
 @job_type(EMAIL_JOB, schema=PAYLOAD_SCHEMA, queue="email", retry=RETRY, creatable=False,
+          created_through="POST /api/v1/emails",
           description="Send one email over SMTP (queued by POST /emails and by the hub itself).")
 def send_email(ctx: JobContext) -> dict[str, Any]:
     subject, text, html = _content(ctx.payload)

@@ -24,6 +24,9 @@ class EmailTemplate:
     name: str
     description: str
     context_schema: dict[str, Any]
+    # The hub's own account mails (hub-branded, about logins): sent by the hub only,
+    # never listed for or sendable by tenants, whose links could then phish.
+    system: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,15 +50,27 @@ def _schema(required: dict[str, dict], optional: dict[str, dict] | None = None) 
 
 
 NAME = _text("How to address the recipient, e.g. their first name.")
+_HOURS = {"type": "integer", "minimum": 1, "maximum": 720, "description": "How long the link works."}
 TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in (
     EmailTemplate("welcome", "Sent to a new tenant's owner when they sign up.", _schema(
         {"name": NAME, "tenant_name": _text("The organisation's name in the hub."),
          "email": _text("The address they log in with.", 320)},
-        {"login_url": _url("Where to log in.")})),
+        {"login_url": _url("Where to log in.")}), system=True),
     EmailTemplate("password_reset", "A link to choose a new password.", _schema(
         {"name": NAME, "reset_url": _url("The one-time link that resets the password."),
          "expires_minutes": {"type": "integer", "minimum": 1, "maximum": 10080,
-                             "description": "How long the link works."}})),
+                             "description": "How long the link works."}}), system=True),
+    EmailTemplate("email_verification", "A link that confirms a new account's email address.",
+                  _schema({"name": NAME, "verify_url": _url("The one-time confirmation link."),
+                           "expires_hours": _HOURS}), system=True),
+    EmailTemplate("invitation", "An admin's invitation to join their tenant.", _schema(
+        {"inviter_name": _text("Who invited them."), "tenant_name": _text("The organisation."),
+         "role": _text("The role they join with.", 20),
+         "accept_url": _url("The one-time link that accepts the invitation."),
+         "expires_hours": _HOURS}), system=True),
+    EmailTemplate("account_exists", "Sent instead of a sign-up's confirmation when the address "
+                  "already has an account.", _schema(
+                      {"name": NAME, "login_url": _url("Where to log in.")}), system=True),
     EmailTemplate("job_succeeded", "A job the user asked to be notified about succeeded.", _schema(
         {"name": NAME, "job_id": _text("The job's id.", 64), "job_type": _text("e.g. file.process.", 64)},
         {"job_url": _url("Where to see the job.")})),
@@ -98,6 +113,11 @@ def get_template(name: str) -> EmailTemplate | None:
 
 def all_templates() -> list[EmailTemplate]:
     return sorted(TEMPLATES.values(), key=lambda t: t.name)
+
+
+def tenant_templates() -> list[EmailTemplate]:
+    """The templates tenants may send (not the hub's own account mails)."""
+    return [t for t in all_templates() if not t.system]
 
 
 def render(name: str, context: dict[str, Any]) -> RenderedEmail:

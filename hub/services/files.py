@@ -30,7 +30,7 @@ from hub.extensions import db
 from hub.integrations.storage import Storage, StorageError, make_storage
 from hub.models import ACTIVE_STATUSES, File, utcnow
 from hub.models.base import paginate
-from hub.services import audit
+from hub.services import audit, quotas
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,20 @@ def receive_upload(tenant_id: uuid.UUID, actor: audit.Actor, *, filename: str,
     file_id = uuid.uuid4()
     key = object_key(tenant_id, file_id)
     storage = current_storage()
-    size, sha256 = stream_to_storage(storage, key, chunks, current_app.config["MAX_UPLOAD_BYTES"])
+    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
+    # The stream stops where the quota would; the row is checked again under a lock below.
+    room = quotas.storage_room(tenant_id)
+    if room is not None and room <= 0:
+        raise quotas.over_quota(tenant_id, 1)
     try:
+        size, sha256 = stream_to_storage(storage, key, chunks,
+                                         max_bytes if room is None else min(max_bytes, room))
+    except PayloadTooLarge:
+        if room is not None and room < max_bytes:
+            raise quotas.over_quota(tenant_id, room + 1) from None
+        raise
+    try:
+        quotas.reserve_storage(tenant_id, size)  # again, under the tenant's lock
         if before_commit is not None:
             before_commit()
         file = File(id=file_id, tenant_id=tenant_id, filename=filename, content_type=OCTET_STREAM,

@@ -1,4 +1,11 @@
-"""Invoices and the Stripe customer/account links that say which tenant owns what."""
+"""Invoices and the Stripe customer/account links that say which tenant owns what.
+
+A link needs proof of ownership, because the hub reads Stripe for a tenant and
+routes events to it through its links: a connected account is linked by hub
+staff only; a customer only if the hub created it for the tenant
+(`create_customer`) or its Stripe `metadata.hub_tenant_id` is the tenant's id,
+read from Stripe at link time. An invoice never links anything.
+"""
 from __future__ import annotations
 
 import uuid
@@ -8,11 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.extensions import db
+from hub.integrations import stripe_api
+from hub.integrations.stripe_api import StripeError, StripeRequestError, StripeSettings
+from hub.models import Tenant
 from hub.models.base import paginate
 from hub.models.payment import Invoice, StripeLink
-from hub.services import audit
+from hub.services import audit, stripe_settings
 
 STRIPE_ID_FIELDS = ("stripe_customer_id", "stripe_invoice_id", "stripe_payment_intent_id",
                     "stripe_charge_id")
@@ -30,13 +40,15 @@ def ensure_link(tenant_id: uuid.UUID, kind: str, stripe_id: str,
                 created_by: uuid.UUID | None = None) -> tuple[StripeLink, bool]:
     """Link a Stripe id to the tenant (in the caller's transaction); (link, created).
 
-    Conflict if another tenant already holds it (without saying which).
+    Conflict if another tenant already holds it. Callers check ownership first, so
+    only the proven owner (or staff) can ever see the Conflict, and its message does
+    not say who holds the id.
     """
     link = db.session.scalar(select(StripeLink).where(StripeLink.kind == kind,
                                                       StripeLink.stripe_id == stripe_id))
     if link is not None:
         if link.tenant_id != tenant_id:
-            raise Conflict(f"This Stripe {kind} is linked to another tenant.")
+            raise _not_linkable(kind)
         return link, False
     link = StripeLink(tenant_id=tenant_id, kind=kind, stripe_id=stripe_id, created_by=created_by)
     try:
@@ -44,16 +56,81 @@ def ensure_link(tenant_id: uuid.UUID, kind: str, stripe_id: str,
             db.session.add(link)
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"This Stripe {kind} is linked to another tenant.") from None
+        raise _not_linkable(kind) from None
     return link, True
 
 
-def add_link(actor: audit.Actor, kind: str, stripe_id: str) -> StripeLink:
-    """Admin: link a Stripe customer or connected account to the caller's tenant."""
-    link, created = ensure_link(actor.tenant_id, kind, stripe_id, actor.user_id)
+def _not_linkable(kind: str) -> Conflict:
+    return Conflict(f"This Stripe {kind} cannot be linked to this tenant; ask the hub's operators.")
+
+
+def _prove_customer(settings: StripeSettings, tenant_id: uuid.UUID, stripe_id: str) -> None:
+    """Forbidden unless the Stripe customer's `metadata.hub_tenant_id` is this tenant's id.
+
+    An unknown or deleted customer gets the same answer as another party's.
+    """
+    try:
+        customer = stripe_api.retrieve(settings, "customer", stripe_id)
+    except StripeRequestError as exc:
+        if exc.status != 404:
+            raise stripe_settings.api_error(exc) from None
+        customer = {}
+    except StripeError as exc:
+        raise stripe_settings.api_error(exc) from None
+    metadata = customer.get("metadata") if not customer.get("deleted") else None
+    if not isinstance(metadata, dict) or metadata.get("hub_tenant_id") != str(tenant_id):
+        raise Forbidden(
+            "The hub cannot tell this Stripe customer is yours. Prove it: in Stripe, set the "
+            f"customer's metadata hub_tenant_id to {tenant_id} and link it again; or create "
+            "customers through POST /payments/customers, which does that for you.",
+            details={"stripe_id": stripe_id, "required_metadata": {"hub_tenant_id": str(tenant_id)}})
+
+
+def add_link(actor: audit.Actor, kind: str, stripe_id: str, settings: StripeSettings, *,
+             is_staff: bool = False, tenant_id: uuid.UUID | None = None) -> StripeLink:
+    """Link a Stripe customer or connected account to a tenant, once its ownership is proven.
+
+    Connected accounts: hub staff only. Customers: see `_prove_customer`. Staff may
+    name another tenant (`tenant_id`); everyone else links to their own. Commits.
+    """
+    target = tenant_id or actor.tenant_id
+    if target != actor.tenant_id:
+        if not is_staff:
+            raise Forbidden("Only hub staff can link Stripe objects to another tenant.")
+        if db.session.get(Tenant, target) is None:
+            raise NotFound("Tenant not found.")
+    if kind == "account" and not is_staff:
+        raise Forbidden("Connected accounts are linked by hub staff only: ask the hub's operators "
+                        "to link this account to your tenant.")
+    if kind == "customer":
+        _prove_customer(settings, target, stripe_id)
+    link, created = ensure_link(target, kind, stripe_id, actor.user_id)
     if created:
         audit.record(actor, "stripe_link.created", "stripe_link", link.id,
-                     {"kind": kind, "stripe_id": stripe_id})
+                     {"kind": kind, "stripe_id": stripe_id}, tenant_id=target)
+    db.session.commit()
+    return link
+
+
+def create_customer(actor: audit.Actor, data: dict[str, Any], settings: StripeSettings,
+                    idempotency_key: str) -> StripeLink:
+    """Create a Stripe customer that carries the tenant's id in `metadata.hub_tenant_id`, and
+    link it. Commits.
+
+    Stripe gets `idempotency_key`, so a retry of the same request reuses the customer. If
+    the link cannot be stored after Stripe made the customer, the customer still carries
+    the metadata and can be linked with `add_link`.
+    """
+    try:
+        customer = stripe_api.create_customer(
+            settings, metadata={"hub_tenant_id": str(actor.tenant_id)}, name=data.get("name"),
+            email=data.get("email"), description=data.get("description"),
+            idempotency_key=f"hub-customer-{actor.tenant_id}-{idempotency_key}")
+    except StripeError as exc:
+        raise stripe_settings.api_error(exc) from None
+    link, _created = ensure_link(actor.tenant_id, "customer", customer["id"], actor.user_id)
+    audit.record(actor, "stripe_customer.created", "stripe_link", link.id,
+                 {"stripe_id": customer["id"]})
     db.session.commit()
     return link
 
@@ -74,13 +151,12 @@ def delete_link(actor: audit.Actor, link_id: uuid.UUID) -> None:
 
 
 def create_invoice(actor: audit.Actor, data: dict[str, Any]) -> Invoice:
-    """Create an invoice; its Stripe customer becomes the tenant's (Conflict if another's)."""
+    """Create an invoice. Its Stripe ids are references only: linking a customer needs proof
+    of ownership (`add_link`, `create_customer`), so an invoice never links one."""
     tenant_id = actor.tenant_id
     if db.session.scalar(select(Invoice.id).where(Invoice.tenant_id == tenant_id,
                                                   Invoice.number == data["number"])):
         raise Conflict(f"Invoice number {data['number']!r} is already used.")
-    if data.get("stripe_customer_id"):
-        ensure_link(tenant_id, "customer", data["stripe_customer_id"], actor.user_id)
     invoice = Invoice(id=uuid.uuid4(), tenant_id=tenant_id, number=data["number"],
                       customer_ref=data["customer_ref"], amount=data["amount"],
                       currency=data["currency"].lower(), due_date=data["due_date"],

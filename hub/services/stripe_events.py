@@ -48,6 +48,8 @@ def receive(payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
         event = stripe_api.verify_webhook(payload, signature, secret)
     except stripe_api.SignatureError as exc:
         raise BadRequest(f"The Stripe-Signature header is not valid: {exc}") from None
+    except stripe_api.MalformedEventError as exc:
+        raise BadRequest(f"The Stripe event is malformed: {exc}") from None
     event_id = str(event["id"])[:255]
     existing = db.session.get(StripeEvent, event_id)
     if existing is not None:

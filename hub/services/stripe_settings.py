@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from hub.errors import ServiceUnavailable
+from hub.errors import HubError, ServiceUnavailable, ValidationFailed
 from hub.integrations.stripe_api import StripeAuthError, StripeError, StripeSettings, StripeTemporaryError
 from hub.jobtypes import JobError, PermanentError, RetryableError
 
@@ -43,3 +43,16 @@ def job_error(exc: StripeError) -> JobError:
     if isinstance(exc, StripeAuthError):
         return PermanentError(exc.message, code="STRIPE_AUTH_FAILED")
     return PermanentError(exc.message, code="STRIPE_REQUEST_FAILED")
+
+
+def api_error(exc: StripeError) -> HubError:
+    """What a Stripe failure during a request means for the caller: retry later (503), or a
+    request Stripe refused (422, with Stripe's message)."""
+    if isinstance(exc, StripeTemporaryError):
+        retry = str(max(1, int(exc.retry_after or 5)))
+        return ServiceUnavailable("Stripe is unavailable; retry shortly.", headers={"Retry-After": retry})
+    if isinstance(exc, StripeAuthError):
+        return ServiceUnavailable("Stripe refused the hub's API key; tell the hub's operators.",
+                                  headers={"Retry-After": "60"})
+    return ValidationFailed(f"Stripe refused the request: {exc.message}",
+                            details={"stripe_code": exc.code})

@@ -101,6 +101,34 @@ def revoke_family(family: TokenFamily, reason: str) -> None:
     _blocklist_set(_family_key(str(family.id)), int(ttl.total_seconds()))
 
 
+def end_sessions(user_id: uuid.UUID, reason: str, keep_family: uuid.UUID | None = None) -> int:
+    """Revoke every live login (token family) of the user except `keep_family`; returns how many.
+
+    Every access and refresh token carries its family (`fam`), so this ends all tokens
+    issued to the user before it, at once, on every process. Caller commits. (Sockets
+    are closed by the real-time side's own hook.)
+    """
+    now = utcnow()
+    live = (select(TokenFamily).where(
+        TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None),
+        select(RefreshToken.jti).where(RefreshToken.family_id == TokenFamily.id,
+                                       RefreshToken.expires_at > now).exists()))
+    if keep_family is not None:
+        live = live.where(TokenFamily.id != keep_family)
+    families = db.session.scalars(live).all()
+    for family in families:
+        revoke_family(family, reason=reason)
+    return len(families)
+
+
+def family_of(payload: dict[str, Any]) -> uuid.UUID | None:
+    """The login (token family) a decoded token belongs to."""
+    try:
+        return uuid.UUID(payload["fam"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def revoke_session(payload: dict[str, Any]) -> None:
     """Revoke the login (token family) a token belongs to. Caller commits."""
     family_id = payload.get("fam")

@@ -134,3 +134,20 @@ def test_unknown_query_parameter_is_422(register):
 def test_405_lists_the_allowed_methods(client):
     resp = client.delete("/api/v1/auth/login")
     assert resp.headers["Allow"] == "OPTIONS, POST"
+
+
+def test_retry_after_only_on_429_and_503(app, client, register, monkeypatch):
+    """Issue 15, item 12: the rate limiter put Retry-After on every response it counted."""
+    owner = register()
+    answers = [owner.get("/api/v1/auth/me"), client.get("/api/v1/auth/me"),
+               owner.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000"),
+               owner.post("/api/v1/jobs", json={"type": "nope"})]
+    assert [r.status_code for r in answers] == [200, 401, 404, 422]
+    for resp in answers:
+        assert "Retry-After" not in resp.headers, (resp.status_code, dict(resp.headers))
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_IP", "1 per minute")
+    env = {"REMOTE_ADDR": "192.0.2.44"}
+    client.post("/api/v1/auth/login", json={"email": owner.email, "password": "x" * 12}, environ_base=env)
+    limited = client.post("/api/v1/auth/login", json={"email": owner.email, "password": "x" * 12},
+                          environ_base=env)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1

@@ -103,7 +103,8 @@ def test_duplicate_email_and_bad_fields(register):
 def test_user_changes_are_audited(register, add_user):
     owner = register()
     member = add_user(owner)
-    owner.patch(f"/api/v1/users/{member.user['id']}", json={"name": "New", "password": "x" * 12})
+    owner.patch(f"/api/v1/users/{member.user['id']}",
+                json={"name": "New", "password": "velvet otter tuesday"})
     events = owner.get("/api/v1/audit-events?object_type=user").get_json()["data"]
     actions = [e["action"] for e in events]
     assert actions[0] == "user.updated"
@@ -111,7 +112,7 @@ def test_user_changes_are_audited(register, add_user):
     updated = events[0]
     assert updated["actor_user_id"] == owner.user["id"]
     assert updated["object_id"] == member.user["id"]
-    assert updated["details"] == {"fields": ["name", "password"]}
+    assert updated["details"] == {"fields": ["name", "password"], "sessions_ended": 1}
     assert updated["request_id"]
     # Another tenant sees none of it.
     other = register()

@@ -35,11 +35,12 @@ def console_config(base_config: dict[str, Any], fake_stripe: FakeStripe) -> dict
             "STRIPE_API_BASE": fake_stripe.url, "STRIPE_MAX_NETWORK_RETRIES": 1}
 
 
-def plant_month(user, fake: FakeStripe) -> sd.Month:
-    """October 2026 of the tenant's Stripe account, and its invoices created through the API."""
+def plant_month(user, staff, fake: FakeStripe) -> sd.Month:
+    """October 2026 of the tenant's Stripe account (linked by hub staff, as only they may),
+    and its invoices created through the API."""
     api = f"{user.base}/api/v1"
-    resp = requests.post(f"{api}/payments/stripe-links", headers=user.headers, timeout=10,
-                         json={"kind": "account", "stripe_id": ACCOUNT})
+    resp = requests.post(f"{api}/payments/stripe-links?tenant_id={user.data['user']['tenant_id']}",
+                         headers=staff.headers, timeout=10, json={"kind": "account", "stripe_id": ACCOUNT})
     assert resp.status_code == 201, resp.text
     customers = [sd.new_id("cus") for _ in range(4)]
     month = sd.generate_month(fake, customers, paid=PAID, planted=PLANTED, account=ACCOUNT)
@@ -61,7 +62,7 @@ def euros(minor: int) -> str:
 def test_run_watch_and_read_the_report_with_its_chart(page, log_in, page_loads, open_screen, hub_user,
                                                       worker, fake_stripe, screenshot_dir):
     user = hub_user()
-    month = plant_month(user, fake_stripe)
+    month = plant_month(user, hub_user(staff=True, tenant="Hub operators"), fake_stripe)
     loads = page_loads
     log_in(user)
     open_screen("Reconciliations", "No reconciliations yet.")

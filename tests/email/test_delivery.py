@@ -11,8 +11,9 @@ from tests.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
-RESET = {"template": "password_reset", "context": {
-    "name": "Ann", "reset_url": "https://hub.example.com/reset?t=<secret>&x=1", "expires_minutes": 30}}
+FAILED = {"template": "job_failed", "context": {
+    "name": "Ann", "job_id": "j-42", "job_type": "file.process", "error_code": "TOO_BIG",
+    "error_message": "30 minutes were not enough", "job_url": "https://hub.example.com/jobs?t=<secret>&x=1"}}
 
 
 def submit(owner, body: dict) -> str:
@@ -33,18 +34,18 @@ def wait_for(owner, job_id: str, status: str, timeout: float = 45) -> dict:
 def test_templated_email_arrives_with_both_parts_and_a_job_derived_message_id(
         register, smtp_sink, mail_worker):
     owner = register()
-    job_id = submit(owner, {"to": ["ann@example.com", "bob@example.com"], **RESET})
+    job_id = submit(owner, {"to": ["ann@example.com", "bob@example.com"], **FAILED})
     done = wait_for(owner, job_id, "succeeded")
     [got] = smtp_sink.messages()
     message_id = f"<{job_id}.email@tests.example>"
     assert got.message["Message-ID"] == message_id
-    assert got.message["Subject"] == "Reset your Integration Hub password"
+    assert got.message["Subject"] == "Your file.process job failed"
     assert got.message["From"] == SENDER
     assert sorted(got.rcpt_tos) == ["ann@example.com", "bob@example.com"]
     assert sorted(a.strip() for a in got.message["To"].split(",")) == sorted(got.rcpt_tos)
     # The plain part carries the link as given; the HTML part escapes it.
-    assert "https://hub.example.com/reset?t=<secret>&x=1" in got.text
-    assert 'href="https://hub.example.com/reset?t=&lt;secret&gt;&amp;x=1"' in got.html
+    assert "https://hub.example.com/jobs?t=<secret>&x=1" in got.text
+    assert 'href="https://hub.example.com/jobs?t=&lt;secret&gt;&amp;x=1"' in got.html
     assert "30 minutes" in got.text and "30 minutes" in got.html
     assert done["attempts"] == 1
     assert done["result"] == {"message_id": message_id, "accepted": ["ann@example.com", "bob@example.com"],

@@ -11,8 +11,8 @@ from hub.extensions import db
 from hub.models import Job
 from tests.helpers import assert_error
 
-WELCOME = {"template": "welcome",
-           "context": {"name": "Ann", "tenant_name": "Acme", "email": "ann@example.com"}}
+TEMPLATED = {"template": "job_succeeded",
+             "context": {"name": "Ann", "job_id": "j-1", "job_type": "file.process"}}
 RAW = {"subject": "Invoice 42", "text": "Please find it attached.", "html": "<p>Please.</p>"}
 
 
@@ -36,32 +36,31 @@ def test_templates_are_listed_with_the_context_each_needs(register):
     resp = owner.get("/api/v1/emails/templates")
     assert resp.status_code == 200
     templates = {t["name"]: t for t in resp.get_json()["data"]}
-    assert {"welcome", "password_reset", "job_succeeded", "job_failed",
-            "reconciliation_ready"} <= set(templates)
-    reset = templates["password_reset"]
-    assert reset["required_context"] == ["expires_minutes", "name", "reset_url"]
-    assert reset["context_schema"]["properties"]["expires_minutes"]["type"] == "integer"
-    assert reset["description"]
+    assert {"job_succeeded", "job_failed", "reconciliation_ready"} <= set(templates)
+    report = templates["reconciliation_ready"]
+    assert report["required_context"] == ["name", "period_from", "period_to", "reconciliation_id"]
+    assert report["context_schema"]["properties"]["issues"]["type"] == "integer"
+    assert report["description"]
 
 
 def test_templated_email_is_queued_as_an_email_job(app, register):
     owner = register()
     resp = owner.post("/api/v1/emails", json={"to": ["Ann@Example.com", "ann@example.com",
-                                                     "bob@example.com"], **WELCOME},
+                                                     "bob@example.com"], **TEMPLATED},
                       headers={"X-Request-ID": "req-mail-1"})
     assert resp.status_code == 202, resp.get_json()
     body = resp.get_json()
     job = body["data"]
     assert body["message"] == "Email queued."
     assert job["type"] == "email.send" and job["status"] == "queued"
-    assert job["payload"] == {"to": ["Ann@Example.com", "bob@example.com"], **WELCOME}
+    assert job["payload"] == {"to": ["Ann@Example.com", "bob@example.com"], **TEMPLATED}
     assert job["request_id"] == "req-mail-1" and job["created_by"] == owner.user["id"]
     assert job["max_attempts"] == 10
     with app.app_context():
         assert db.session.get(Job, uuid.UUID(job["id"])).queue == "email"
     audit = owner.get("/api/v1/audit-events?action=email.queued").get_json()["data"]
     assert [(a["object_id"], a["details"]) for a in audit] == [
-        (job["id"], {"template": "welcome", "recipients": 2})]
+        (job["id"], {"template": "job_succeeded", "recipients": 2})]
 
 
 def test_plain_email_with_and_without_html(register):
@@ -77,9 +76,9 @@ def test_plain_email_with_and_without_html(register):
 
 @pytest.mark.parametrize("body, where", [
     ({"to": ["a@example.com"], "template": "nope", "context": {}}, "template"),
-    ({"to": ["a@example.com"], "template": "welcome", "context": {"name": "Ann"}}, "context"),
-    ({"to": ["a@example.com"], **WELCOME, "context": {**WELCOME["context"], "extra": 1}}, "context"),
-    ({"to": ["a@example.com"], "template": "welcome"}, "context"),
+    ({"to": ["a@example.com"], "template": "job_succeeded", "context": {"name": "Ann"}}, "context"),
+    ({"to": ["a@example.com"], **TEMPLATED, "context": {**TEMPLATED["context"], "extra": 1}}, "context"),
+    ({"to": ["a@example.com"], "template": "job_succeeded"}, "context"),
     ({"to": ["not-an-address"], **RAW}, "to"),
     ({"to": ["a@example.com\r\nBcc: victim@example.com"], **RAW}, "to"),
     ({"to": [], **RAW}, "to"),
@@ -87,7 +86,7 @@ def test_plain_email_with_and_without_html(register):
     ({**RAW}, "to"),
     ({"to": ["a@example.com"], "subject": "s"}, "text"),
     ({"to": ["a@example.com"], "subject": "two\nlines", "text": "t"}, "subject"),
-    ({"to": ["a@example.com"], **RAW, **WELCOME}, "subject"),
+    ({"to": ["a@example.com"], **RAW, **TEMPLATED}, "subject"),
     ({"to": ["a@example.com"], "context": {}, "subject": "s", "text": "t"}, "template"),
 ], ids=["unknown-template", "missing-variable", "unknown-variable", "no-context", "bad-address",
         "header-injection", "no-recipients", "to-not-a-list", "to-missing", "no-text",
@@ -102,11 +101,12 @@ def test_bad_input_is_422_and_queues_nothing(register, body, where):
 
 def test_missing_context_variable_is_named_in_the_error(register):
     owner = register()
-    resp = owner.post("/api/v1/emails", json={"to": ["a@example.com"], "template": "password_reset",
-                                              "context": {"name": "Ann", "reset_url": "ftp://x"}})
+    resp = owner.post("/api/v1/emails", json={"to": ["a@example.com"], "template": "job_succeeded",
+                                              "context": {"name": "Ann", "job_id": "j",
+                                                          "job_url": "ftp://x"}})
     fields = assert_error(resp, 422, "VALIDATION_ERROR")["details"]["fields"]["json"]["context"]
-    assert fields["expires_minutes"] == ["required by the template 'password_reset'"]
-    assert "reset_url" in fields  # not an http(s) link
+    assert fields["job_type"] == ["required by the template 'job_succeeded'"]
+    assert "job_url" in fields  # not an http(s) link
 
 
 def test_too_many_recipients_is_422(app, register):
@@ -172,7 +172,7 @@ def test_sign_up_queues_the_welcome_mail_in_the_same_transaction(register, welco
 
 
 def test_no_welcome_mail_when_it_is_turned_off(register):
-    owner = register()  # the suite's base_config turns EMAIL_WELCOME_ENABLED off
+    owner = register()  # the suite's base_config turns EMAIL_TEMPLATED_ENABLED off
     assert email_jobs(owner) == []
 
 
@@ -213,3 +213,22 @@ def test_a_welcome_mail_holds_one_of_its_tenants_slots_until_sent(app, register,
             assert _queued_ids("default") == [first, second]
     finally:
         app.config["JOB_TIER_LIMITS"] = tiers
+
+
+@pytest.mark.parametrize("template", ["welcome", "password_reset"])
+def test_the_hubs_own_account_mails_are_neither_listed_nor_sendable(register, add_user, template):
+    """Issue 15, item 10: a member could send the hub-branded password reset with any link."""
+    owner = register()
+    member = add_user(owner, "member")
+    listed = {t["name"] for t in member.get("/api/v1/emails/templates").get_json()["data"]}
+    assert template not in listed
+    context = {"password_reset": {"name": "Ann", "reset_url": "https://evil.example/reset",
+                                  "expires_minutes": 30},
+               "welcome": {"name": "Ann", "tenant_name": "Acme", "email": "ann@example.com"}}[template]
+    for who in (member, owner):
+        resp = who.post("/api/v1/emails", json={"to": ["victim@example.com"], "template": template,
+                                                "context": context})
+        body = assert_error(resp, 422, "VALIDATION_ERROR")
+        assert "template" in body["details"]["fields"]["json"]
+        assert "hub's own" in body["message"]
+    assert email_jobs(owner) == []

@@ -4,7 +4,8 @@ Threaded, on a free port of 127.0.0.1. It keeps objects per account (the
 `Stripe-Account` header; no header = the platform account), serves lists the
 way Stripe does (`object: "list"`, `data`, `has_more`, `url`; newest first;
 `limit`, `starting_after`, `created[gte|gt|lt|lte]`, `payout`, `expand[]`),
-retrieves single objects, answers a bad key with 401 and an unknown object
+retrieves single objects, creates customers (`POST /v1/customers`, with
+`Idempotency-Key` replay), answers a bad key with 401 and an unknown object
 with 404 (Stripe's `{"error": {type, code, message}}` bodies), and can be told
 to fail the next requests with 429 + `Retry-After` or a 5xx.
 
@@ -16,6 +17,7 @@ import bisect
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ class FakeStripe:
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path+query, account)
         self.request_count = 0
         self.keep_request_log = True
+        self._created_by_key: dict[str, str] = {}  # Idempotency-Key -> response body
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -166,7 +169,8 @@ class FakeStripe:
             self._json_cache[cache_key] = cached
         return cached
 
-    def handle(self, method: str, target: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    def handle(self, method: str, target: str, headers: Any, body: bytes = b""
+               ) -> tuple[int, dict[str, str], str]:
         self.request_count += 1
         account = headers.get("Stripe-Account")
         if self.keep_request_log:
@@ -180,6 +184,8 @@ class FakeStripe:
                                         "Invalid API Key provided: sk_****")
         parts = urlsplit(target)
         query = parse_qsl(parts.query, keep_blank_values=True)
+        if method == "POST" and parts.path == "/v1/customers" and account is None:
+            return self._create_customer(body.decode(), headers.get("Idempotency-Key"))
         if method != "GET":
             return 404, {}, _error_body("invalid_request_error", "resource_missing",
                                         f"Unrecognized request URL ({method}: {parts.path}).")
@@ -200,6 +206,23 @@ class FakeStripe:
             return 200, {}, json.dumps(public)
         return 404, {}, _error_body("invalid_request_error", "resource_missing",
                                     f"Unrecognized request URL (GET: {parts.path}).")
+
+    def _create_customer(self, form: str, key: str | None) -> tuple[int, dict[str, str], str]:
+        with self._lock:
+            if key and key in self._created_by_key:
+                return 200, {"Idempotent-Replayed": "true"}, self._created_by_key[key]
+        fields = parse_qsl(form, keep_blank_values=True)
+        metadata = {k[len("metadata["):-1]: v for k, v in fields if k.startswith("metadata[")}
+        plain = {k: v for k, v in fields if "[" not in k}
+        obj = self.put({"id": "cus_" + uuid.uuid4().hex[:14], "object": "customer",
+                        "created": int(time.time()), "email": plain.get("email"),
+                        "name": plain.get("name"), "description": plain.get("description"),
+                        "currency": None, "livemode": False, "metadata": metadata, "delinquent": False})
+        body = json.dumps(obj)
+        if key:
+            with self._lock:
+                self._created_by_key[key] = body
+        return 200, {}, body
 
     def _list(self, path: str, query: list[tuple[str, str]], account: str | None):
         kind = LIST_PATHS[path]
@@ -278,12 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._serve("POST")
+        self._serve("POST", self.rfile.read(length) if length else b"")
 
-    def _serve(self, method: str) -> None:
-        status, headers, body = self.stripe.handle(method, self.path, self.headers)
+    def _serve(self, method: str, request_body: bytes = b"") -> None:
+        status, headers, body = self.stripe.handle(method, self.path, self.headers, request_body)
         raw = body.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

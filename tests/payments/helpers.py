@@ -9,6 +9,20 @@ from typing import Any
 from tests.payments import stripe_data as sd
 
 
+def link_directly(app, tenant_id: str, kind: str, stripe_id: str) -> None:
+    """Set-up: a link as the hub would make it once ownership is proven (an account by
+    staff, a customer by its metadata), written straight to the database. The API's
+    rules for making links are tested in test_stripe_links.py."""
+    import uuid
+
+    from hub.extensions import db
+    from hub.services.invoices import ensure_link
+
+    with app.app_context():
+        ensure_link(uuid.UUID(tenant_id), kind, stripe_id)
+        db.session.commit()
+
+
 @dataclass
 class Paid:
     """An invoice of the hub and the Stripe objects that paid it (in the fake)."""
@@ -35,7 +49,8 @@ def paid_invoice(account, fake, *, amount: int = 12_500, refunded: int = 0,
     customer = customer or sd.new_id("cus")
     now = at or int(time.time()) - 600
     pi_id, ch_id, in_id = sd.new_id("pi"), sd.new_id("ch"), sd.new_id("in")
-    fake.put(sd.customer(customer))
+    fake.put(sd.customer(customer, tenant_id=account.tenant["id"]))
+    link_directly(account.client.application, account.tenant["id"], "customer", customer)
     pi = fake.put(sd.payment_intent(pi_id, amount, "eur", customer, now, latest_charge=ch_id))
     ch = fake.put(sd.charge(ch_id, amount, "eur", customer, now + 1, payment_intent_id=pi_id,
                             amount_refunded=refunded))

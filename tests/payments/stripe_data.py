@@ -19,9 +19,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def customer(cid: str, email: str | None = None, created: int = 1_700_000_000) -> dict[str, Any]:
+def customer(cid: str, email: str | None = None, created: int = 1_700_000_000,
+             tenant_id: str | None = None) -> dict[str, Any]:
+    """A customer; `tenant_id` puts the hub's proof of ownership in its metadata."""
     return {"id": cid, "object": "customer", "created": created, "email": email, "name": None,
-            "currency": "eur", "livemode": False, "metadata": {}, "delinquent": False}
+            "currency": "eur", "livemode": False,
+            "metadata": {"hub_tenant_id": tenant_id} if tenant_id else {}, "delinquent": False}
 
 
 def payment_intent(pid: str, amount: int, currency: str, customer_id: str | None, created: int, *,

@@ -15,7 +15,7 @@ from hub.models.payment import StripeEvent
 from hub.services.stripe_events import PROCESS_EVENT, purge_settled
 from tests.payments import stripe_data as sd
 from tests.payments.conftest import event_body, post_event, run_queued_jobs
-from tests.payments.helpers import paid_invoice
+from tests.payments.helpers import link_directly, paid_invoice
 from workers.base import HubTask
 
 WINDOW = timedelta(days=30)
@@ -88,8 +88,7 @@ def test_an_event_stays_while_any_of_its_jobs_has_not_succeeded(app_ctx, client,
     # A platform payout is applied by one job per platform tenant; the first marks it processed.
     alice, bob = register(), register()
     for account, customer in ((alice, "cus_alice"), (bob, "cus_bob")):
-        assert account.post("/api/v1/payments/stripe-links",
-                            json={"kind": "customer", "stripe_id": customer}).status_code == 201
+        link_directly(account.client.application, account.tenant["id"], "customer", customer)
     po = fake_stripe.put(sd.payout(sd.new_id("po"), 9_000, "eur", int(time.time()) - 3600))
     event_id = _receive(client, "payout.reconciliation_completed", po)
     first, second = db.session.scalars(select(Job).where(Job.type == PROCESS_EVENT)

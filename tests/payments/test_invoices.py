@@ -12,7 +12,7 @@ def owner(register):
     return register()
 
 
-def test_create_invoice_links_its_customer_and_is_audited(owner, fake_stripe, stripe_config):
+def test_create_invoice_is_audited_and_links_no_customer(owner, fake_stripe, stripe_config):
     invoice = create_invoice(owner, number="INV-1", amount=4_200, currency="EUR",
                              stripe_customer_id="cus_A1", stripe_payment_intent_id="pi_A1")
     assert invoice["status"] == "open" and invoice["currency"] == "eur" and invoice["amount"] == 4_200
@@ -20,7 +20,7 @@ def test_create_invoice_links_its_customer_and_is_audited(owner, fake_stripe, st
     got = owner.get(f"/api/v1/invoices/{invoice['id']}").get_json()["data"]
     assert got == invoice
     links = owner.get("/api/v1/payments/stripe-links").get_json()["data"]
-    assert [(link["kind"], link["stripe_id"]) for link in links] == [("customer", "cus_A1")]
+    assert links == []  # a customer is linked only with proof (test_stripe_links.py)
     audit = owner.get("/api/v1/audit-events?action=invoice.created").get_json()["data"]
     assert [(e["object_id"], e["details"]["number"]) for e in audit] == [(invoice["id"], "INV-1")]
 
@@ -47,18 +47,13 @@ def test_bad_invoice_fields_are_422(owner, field, value):
     assert field in err["details"]["fields"]["json"]
 
 
-def test_number_is_unique_per_tenant_and_customers_belong_to_one_tenant(register):
+def test_number_is_unique_per_tenant(register):
     alice, bob = register(), register()
     create_invoice(alice, number="INV-7", stripe_customer_id="cus_shared")
     assert_error(alice.post("/api/v1/invoices", json={
         "number": "INV-7", "customer_ref": "c", "amount": 1, "currency": "eur", "due_date": "2026-01-01"}),
         409, "CONFLICT")
     create_invoice(bob, number="INV-7")  # another tenant may use the same number
-    resp = bob.post("/api/v1/invoices", json={"number": "INV-8", "customer_ref": "c", "amount": 1,
-                                              "currency": "eur", "due_date": "2026-01-01",
-                                              "stripe_customer_id": "cus_shared"})
-    body = assert_error(resp, 409, "CONFLICT")
-    assert "another tenant" in body["message"]
 
 
 def test_another_tenants_invoice_is_404_and_lists_are_scoped(register):
@@ -90,22 +85,3 @@ def test_idempotency_key_replays_the_created_invoice(owner):
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["data"]["id"] == first.get_json()["data"]["id"]
-
-
-def test_stripe_links_are_for_admins_and_scoped(register, add_user, fake_stripe, stripe_config):
-    owner, other = register(), register()
-    member = add_user(owner, "member")
-    assert_error(member.post("/api/v1/payments/stripe-links",
-                             json={"kind": "account", "stripe_id": "acct_123"}), 403, "FORBIDDEN")
-    assert_error(owner.post("/api/v1/payments/stripe-links",
-                            json={"kind": "account", "stripe_id": "cus_123"}), 422, "VALIDATION_ERROR")
-    created = owner.post("/api/v1/payments/stripe-links", json={"kind": "account", "stripe_id": "acct_123"})
-    assert created.status_code == 201
-    link = created.get_json()["data"]
-    assert_error(other.post("/api/v1/payments/stripe-links",
-                            json={"kind": "account", "stripe_id": "acct_123"}), 409, "CONFLICT")
-    assert_error(other.delete(f"/api/v1/payments/stripe-links/{link['id']}"), 404, "NOT_FOUND")
-    assert owner.delete(f"/api/v1/payments/stripe-links/{link['id']}").status_code == 200
-    assert owner.get("/api/v1/payments/stripe-links").get_json()["data"] == []
-    actions = [e["action"] for e in owner.get("/api/v1/audit-events").get_json()["data"]]
-    assert "stripe_link.created" in actions and "stripe_link.deleted" in actions

@@ -16,6 +16,7 @@ from hub.services import reconciliation
 from tests.helpers import PASSWORD, assert_error
 from tests.payments import stripe_data as sd
 from tests.payments.conftest import run_queued_jobs
+from tests.payments.helpers import link_directly
 from tests.processes import start_gunicorn, wait_until
 from tests.socket_client import RecordingClient
 
@@ -49,8 +50,7 @@ def insert_invoices(tenant_id: str, planned: list[sd.PlannedInvoice]) -> None:
 
 
 def link(owner, kind: str, stripe_id: str) -> None:
-    resp = owner.post("/api/v1/payments/stripe-links", json={"kind": kind, "stripe_id": stripe_id})
-    assert resp.status_code == 201, resp.get_json()
+    link_directly(owner.client.application, owner.tenant["id"], kind, stripe_id)
 
 
 def reconcile(owner, start: datetime, end: datetime) -> dict:
@@ -219,8 +219,7 @@ def test_reconciliation_end_to_end_reaches_the_browser(app, base_config, stripe_
             "tenant_name": "E2E Pay", "name": "U", "email": f"{uuid.uuid4().hex[:8]}@example.com",
             "password": PASSWORD}).json()["data"]
         headers = {"Authorization": f"Bearer {reg['access_token']}"}
-        assert requests.post(base + "/api/v1/payments/stripe-links", headers=headers, timeout=10,
-                             json={"kind": "account", "stripe_id": ACCOUNT}).status_code == 201
+        link_directly(app, reg["user"]["tenant_id"], "account", ACCOUNT)
         month = sd.generate_month(fake_stripe, [sd.new_id("cus") for _ in range(10)], paid=300, planted=3,
                                   account=ACCOUNT)
         with app.app_context():

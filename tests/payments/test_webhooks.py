@@ -13,7 +13,7 @@ from hub.models.payment import Invoice, StripeEvent
 from tests.helpers import assert_error
 from tests.payments import stripe_data as sd
 from tests.payments.conftest import event_body, post_event, run_queued_jobs, sign
-from tests.payments.helpers import paid_invoice
+from tests.payments.helpers import link_directly, paid_invoice
 from tests.processes import wait_until
 
 
@@ -218,8 +218,7 @@ def test_the_webhook_has_its_own_rate_limit_not_the_api_one(app, app_ctx, client
 def test_payout_reconciliation_completed_queues_one_reconciliation_of_that_payout(
         app_ctx, client, owner, fake_stripe, stripe_config):
     acct = "acct_" + "1" * 16
-    assert owner.post("/api/v1/payments/stripe-links",
-                      json={"kind": "account", "stripe_id": acct}).status_code == 201
+    link_directly(owner.client.application, owner.tenant["id"], "account", acct)
     po = fake_stripe.put(sd.payout(sd.new_id("po"), 50_000, "eur", int(time.time()) - 3600), account=acct)
     for event_type in ("payout.paid", "payout.reconciliation_completed", "payout.paid"):
         post_event(client, event_body(event_type, po, account=acct))
@@ -235,8 +234,7 @@ def test_a_platform_payout_reconciles_for_each_platform_tenant(app_ctx, client, 
     alice, bob, connected = register(), register(), register()
     for account, kind, stripe_id in ((alice, "customer", "cus_alice"), (bob, "customer", "cus_bob"),
                                      (connected, "account", "acct_connected1")):
-        assert account.post("/api/v1/payments/stripe-links",
-                            json={"kind": kind, "stripe_id": stripe_id}).status_code == 201
+        link_directly(account.client.application, account.tenant["id"], kind, stripe_id)
     po = fake_stripe.put(sd.payout(sd.new_id("po"), 9_000, "eur", int(time.time()) - 3600))
     assert post_event(client, event_body("payout.reconciliation_completed", po)).status_code == 200
     run_queued_jobs("payments.process_event")

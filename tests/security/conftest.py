@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +18,14 @@ import pytest
 from hub.extensions import db
 from tests.helpers import Account
 from tests.payments.conftest import WEBHOOK_SECRET
+from tests.payments.fake_stripe import FakeStripe
 
 DEMO_JOB = {"type": "demo.sleep", "payload": {"seconds": 1}}
 HOOK_URL = "http://127.0.0.1:9/hook"  # nothing listens: no worker runs in these tests anyway
 SOURCE_URL = "http://127.0.0.1:9/items"  # a connection's source; never fetched here
-# Stripe "configured" so the payment routes answer; none of the calls made here reach it.
-STRIPE = {"STRIPE_API_KEY": "sk_test_security_" + "k" * 16, "STRIPE_API_BASE": "http://127.0.0.1:9",
-          "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+# Stripe configured so the payment routes answer; the fake (tests/payments/fake_stripe.py)
+# creates the customers that prove a link's ownership.
+STRIPE = {"STRIPE_API_KEY": "sk_test_security_" + "k" * 16, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @dataclass
@@ -74,6 +76,8 @@ def build_tenant(app, register, add_user) -> Tenant:
     key = _data(owner.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}), 201)
     ids["api_key"], tenant.secrets["api_key"] = key["id"], key["key"]
     ids["job"] = _data(owner.post("/api/v1/jobs", json=DEMO_JOB), 202)["id"]
+    ids["invitation"] = _data(owner.post("/api/v1/invitations", json={
+        "email": f"invitee-{uuid.uuid4().hex[:8]}@example.com"}), 201)["id"]
     failed = _data(owner.post("/api/v1/jobs", json=DEMO_JOB), 202)["id"]
     _data(owner.post(f"/api/v1/jobs/{failed}/cancel"), 200)
     ids["finished_job"] = failed
@@ -94,17 +98,22 @@ def build_tenant(app, register, add_user) -> Tenant:
         "currency": "eur", "due_date": "2026-11-30"}), 201)["id"]
     ids["reconciliation"] = _data(owner.post("/api/v1/payments/reconciliations", json={
         "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}), 202)["reconciliation_id"]
-    ids["stripe_link"] = _data(owner.post("/api/v1/payments/stripe-links", json={
-        "kind": "customer", "stripe_id": "cus_" + uuid.uuid4().hex[:14]}), 201)["id"]
+    ids["stripe_link"] = _data(owner.post("/api/v1/payments/customers", json={"name": "Shop"}), 201)["id"]
     ids["connection"] = _data(owner.post("/api/v1/connections", json={
         "connector": "rest", "name": "Shop", "config": {"url": SOURCE_URL},
         "credentials": {"token": "sk-connection-secret"}}), 201)["id"]
     return tenant
 
 
+@pytest.fixture(scope="session")
+def security_stripe() -> Iterator[FakeStripe]:
+    with FakeStripe(api_key=STRIPE["STRIPE_API_KEY"]) as fake:
+        yield fake
+
+
 @pytest.fixture(autouse=True)
-def stripe_configured(app, monkeypatch) -> None:
-    for name, value in STRIPE.items():
+def stripe_configured(app, monkeypatch, security_stripe: FakeStripe) -> None:
+    for name, value in {**STRIPE, "STRIPE_API_BASE": security_stripe.url}.items():
         monkeypatch.setitem(app.config, name, value)
 
 

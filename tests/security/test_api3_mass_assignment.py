@@ -38,6 +38,7 @@ WRITES = [
                                                           "to": "2026-10-02T00:00:00Z"}, None),
     ("POST", "/api/v1/payments/stripe-links", lambda: {"kind": "customer",
                                                        "stripe_id": "cus_" + uuid.uuid4().hex[:10]}, None),
+    ("POST", "/api/v1/payments/customers", lambda: {"name": "C"}, None),
     ("POST", "/api/v1/connections", lambda: {"connector": "rest", "name": "C",
                                              "config": {"url": SOURCE_URL}}, None),
     ("PATCH", "/api/v1/connections/{connection}", lambda: {"name": "Renamed"},

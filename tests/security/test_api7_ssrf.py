@@ -12,6 +12,11 @@ INTERNAL_URLS = [
     "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
     "http://[fd00::1]/", "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/",
     "http://[::ffff:127.0.0.1]/", "http://metadata.google.internal/", "http://100.64.0.1/",
+    # IPv6 forms that embed an internal IPv4 address (issue 15, item 8): IPv4-compatible,
+    # IPv4-translated, NAT64 and 6to4.
+    "http://[::7f00:1]/", "http://[::127.0.0.1]/", "http://[::ffff:0:7f00:1]/",
+    "http://[::ffff:0:a00:5]/", "http://[64:ff9b::7f00:1]/", "http://[2002:a9fe:a9fe::1]/",
+    "http://[::a9fe:a9fe]/",
 ]
 
 

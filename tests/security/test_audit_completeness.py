@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from hub.extensions import db
-from hub.models import AuditEvent
+from hub.models import AuditEvent, Job
 from tests.helpers import PASSWORD
 from tests.payments.conftest import event_body, sign
 from tests.security.conftest import HOOK_URL, SOURCE_URL, operations
@@ -46,6 +46,8 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("PATCH", "/api/v1/users/{user_id}"): ("user", {"name": "Renamed"}),
     ("DELETE", "/api/v1/users/{user_id}"): ("user", None),
     ("POST", "/api/v1/api-keys"): ("created", {"name": "k"}),
+    ("POST", "/api/v1/invitations"): ("created", lambda: {"email": _new_email()}),
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): ("invitation", None),
     ("DELETE", "/api/v1/api-keys/{key_id}"): ("api_key", None),
     ("POST", "/api/v1/jobs"): ("created", {"type": "demo.sleep", "payload": {"seconds": 0}}),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): ("job", None),
@@ -65,8 +67,7 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
         "due_date": "2026-12-01"}),
     ("POST", "/api/v1/payments/reconciliations"): (None, {"from": "2026-10-01T00:00:00Z",
                                                           "to": "2026-10-02T00:00:00Z"}),
-    ("POST", "/api/v1/payments/stripe-links"): ("created", lambda: {
-        "kind": "account", "stripe_id": "acct_" + uuid.uuid4().hex[:12]}),
+    ("POST", "/api/v1/payments/customers"): ("created", {"name": "A customer"}),
     ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): ("stripe_link", None),
     ("POST", "/api/v1/connections"): ("created", {"connector": "rest", "name": "Another",
                                                   "config": {"url": SOURCE_URL}}),
@@ -85,6 +86,10 @@ CALLS = {
         "Authorization": f"Bearer {t.owner.refresh}"}), None, None),
     ("POST", "/api/v1/auth/logout"): lambda t, c: (t.member.post("/api/v1/auth/logout"),
                                                     t.member.user["id"], t.member.user["id"]),
+    # The owner's own session stays, so the calls after this one still work.
+    ("POST", "/api/v1/auth/password"): lambda t, c: (t.owner.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "another horse, battery and staple"}),
+        t.owner.user["id"], t.owner.user["id"]),
     ("POST", "/api/v1/files"): lambda t, c: (t.owner.post("/api/v1/files", data={
         "file": (io.BytesIO(b"x,y\n"), "c.csv", "text/csv")}, content_type="multipart/form-data"),
         t.owner.user["id"], "created"),
@@ -92,8 +97,59 @@ CALLS = {
         _local(t.secrets["upload_url"]), data=b"world\n", content_type="text/plain"),
         t.owner.user["id"], t.ids["pending_file"]),
     ("POST", "/api/v1/webhooks/stripe"): lambda t, c: (_stripe_event(c), None, None),
+    ("POST", "/api/v1/auth/password-reset"): lambda t, c: (c.post(
+        "/api/v1/auth/password-reset", json={"email": t.member.email}),
+        t.member.user["id"], t.member.user["id"]),
+    ("POST", "/api/v1/auth/password-reset/confirm"): lambda t, c: (c.post(
+        "/api/v1/auth/password-reset/confirm", json={
+            "token": _mailed_token(c, "/api/v1/auth/password-reset", t.member.email, "reset_url"),
+            "password": "another horse, battery and staple"}), t.member.user["id"], t.member.user["id"]),
+    # The owner signed up with verification off: their address is not confirmed yet.
+    ("POST", "/api/v1/auth/verify-email/resend"): lambda t, c: (c.post(
+        "/api/v1/auth/verify-email/resend", json={"email": t.owner.email}),
+        t.owner.user["id"], t.owner.user["id"]),
+    ("POST", "/api/v1/auth/verify-email"): lambda t, c: (c.post("/api/v1/auth/verify-email", json={
+        "token": _mailed_token(c, "/api/v1/auth/verify-email/resend", t.owner.email, "verify_url")}),
+        t.owner.user["id"], t.owner.user["id"]),
+    ("POST", "/api/v1/invitations/accept"): lambda t, c: (c.post("/api/v1/invitations/accept", json={
+        "token": _invitation_token(c, t), "name": "Ivy", "password": "another horse, battery and staple"}),
+        "new", None),
+    ("POST", "/api/v1/payments/stripe-links"): lambda t, c: (t.owner.post(
+        "/api/v1/payments/stripe-links", json={"kind": "customer", "stripe_id": _proven_customer(c, t)}),
+        t.owner.user["id"], "created"),
     **{(m, p): _by_owner(m, p, obj, body) for (m, p), (obj, body) in BY_OWNER.items()},
 }
+
+
+def _mailed_token(client, ask: str, email: str, link: str) -> str:
+    """Ask the hub to mail a link to `email`, and take its token from the queued mail."""
+    assert client.post(ask, json={"email": email}).status_code == 202
+    with client.application.app_context():
+        mail = db.session.scalars(select(Job).where(Job.type == "email.send")
+                                  .order_by(Job.created_at.desc())).first()
+        url = mail.payload["context"][link]
+    assert email in mail.payload["to"]
+    return url.rsplit("token=", 1)[1]
+
+
+def _invitation_token(client, t) -> str:
+    email = _new_email()
+    assert t.owner.post("/api/v1/invitations", json={"email": email}).status_code == 201
+    with client.application.app_context():
+        mail = db.session.scalars(select(Job).where(Job.type == "email.send")
+                                  .order_by(Job.created_at.desc())).first()
+        assert email in mail.payload["to"]
+        return mail.payload["context"]["accept_url"].rsplit("token=", 1)[1]
+
+
+def _proven_customer(client, t) -> str:
+    """A Stripe customer whose metadata names the tenant, made the way a tenant would in Stripe."""
+    from hub.integrations import stripe_api
+    from hub.services import stripe_settings
+
+    with client.application.app_context():
+        return stripe_api.create_customer(stripe_settings.current(),
+                                          metadata={"hub_tenant_id": t.tenant_id})["id"]
 
 
 def _local(url: str) -> str:

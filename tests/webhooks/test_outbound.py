@@ -26,6 +26,13 @@ REFUSED_ALWAYS = ["169.254.169.254", "fd00:ec2::254", "169.254.10.1", "fe80::1",
 PRIVATE = ["127.0.0.1", "127.5.5.5", "::1", "10.0.0.1", "172.16.3.4", "192.168.1.1", "100.64.0.1",
            "fd12:3456::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1"]
 
+# IPv6 spellings of internal IPv4 addresses: judged by the IPv4 address inside (issue 15, item 8).
+EMBEDDED = {"::7f00:1": "private", "::127.0.0.1": "private", "::ffff:0:7f00:1": "private",
+            "::ffff:0:a00:1": "private", "::ffff:7f00:1": "private", "64:ff9b::7f00:1": "private",
+            "2002:a00:1::1": "private", "::a9fe:a9fe": "metadata", "::ffff:0:a9fe:a9fe": "metadata",
+            "64:ff9b::a9fe:a9fe": "metadata", "2002:a9fe:a9fe::": "metadata",
+            "::ffff:0:808:808": "global", "::808:808": "global"}
+
 
 def resolver_for(mapping: dict[str, list[str]]):
     """A resolver that answers from `mapping`, and fails for any other name."""
@@ -284,3 +291,15 @@ def https_server(tmp_path):
     server.ca_file = str(cert_file)
     yield server
     server.close()
+
+
+@pytest.mark.parametrize("address, expected", sorted(EMBEDDED.items()))
+def test_ipv6_forms_that_embed_ipv4_are_judged_by_the_ipv4_inside(address, expected):
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    found = outbound.classify(ip)
+    assert found in ({"loopback", "private"} if expected == "private" else {expected}), (address, found)
+    if expected != "global":
+        with pytest.raises(OutboundRefused):
+            outbound.check_address(address, allow_private=False)

@@ -9,7 +9,7 @@ from hub.api.idempotency import idempotent
 from hub.api.jobs.schemas import JobSchema
 from hub.envelope import HubBlueprint, set_message
 from hub.services import email, quotas
-from hub.services.email_templates import all_templates
+from hub.services.email_templates import tenant_templates
 
 blp = HubBlueprint("emails", __name__, url_prefix="/emails",
                    description="Email over SMTP: every message is an `email.send` job.")
@@ -20,8 +20,9 @@ class EmailTemplates(MethodView):
     @auth_required()
     @blp.response(200, EmailTemplateSchema(many=True))
     def get(self):
-        """The templates the hub ships, with the context each needs."""
-        return all_templates()
+        """The templates you can send, with the context each needs (the hub's own account
+        mails, such as password resets, are not among them)."""
+        return tenant_templates()
 
 
 @blp.route("")

@@ -59,7 +59,9 @@ class Files(MethodView):
     @idempotent_upload(_allow_upload_body)
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(201, FileSchema)
-    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE", description="Over MAX_UPLOAD_BYTES.")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE",
+                      description="Over MAX_UPLOAD_BYTES (`PAYLOAD_TOO_LARGE`), or over the tenant's "
+                                  "storage quota (`QUOTA_EXCEEDED`).")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY",
                       description="No file part, an empty file, a file name that is a path.")
     def post(self):
@@ -101,6 +103,8 @@ class FilePresign(MethodView):
     @idempotent
     @blp.arguments(PresignSchema)
     @blp.response(201, PresignedFileSchema)
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE",
+                      description="The announced size is over the tenant's storage quota (`QUOTA_EXCEEDED`).")
     def post(self, data):
         """Start a direct upload: where to send the bytes, then call `/complete`.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 
 from hub import jobs
@@ -17,8 +18,10 @@ from hub.api.payments.schemas import (
     ReconciliationJobSchema,
     ReconciliationQuerySchema,
     ReconciliationSchema,
+    StripeCustomerCreateSchema,
     StripeLinkCreateSchema,
     StripeLinkSchema,
+    StripeLinkTargetSchema,
 )
 from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 from hub.models import Job
@@ -38,10 +41,10 @@ class Invoices(MethodView):
     @idempotent
     @invoices_blp.arguments(InvoiceCreateSchema)
     @invoices_blp.response(201, InvoiceSchema)
-    @invoices_blp.alt_response(409, response="CONFLICT",
-                               description="The number is taken, or the Stripe customer is another tenant's.")
+    @invoices_blp.alt_response(409, response="CONFLICT", description="The number is taken.")
     def post(self, data: dict[str, Any]):
-        """Create an invoice. Its Stripe customer (if given) is linked to your tenant."""
+        """Create an invoice. Its Stripe ids are references: it never links a Stripe customer
+        (see POST /payments/customers and /payments/stripe-links)."""
         set_message("Invoice created.")
         return invoices.create_invoice(current_principal().actor, data)
 
@@ -128,18 +131,45 @@ class ReconciliationById(MethodView):
         return _reconciliation_view(reconciliation.get(current_principal().tenant_id, rec_id))
 
 
+@payments_blp.route("/customers")
+class StripeCustomers(MethodView):
+    @auth_required(admin=True)
+    @idempotent
+    @payments_blp.arguments(StripeCustomerCreateSchema)
+    @payments_blp.response(201, StripeLinkSchema)
+    @payments_blp.alt_response(503, response="SERVICE_UNAVAILABLE",
+                               description="Stripe is not configured or not reachable.")
+    def post(self, data: dict[str, Any]):
+        """Create a Stripe customer for your tenant (its `metadata.hub_tenant_id` is your tenant's
+        id) and link it: the link you get back is the customer's."""
+        settings = stripe_settings.require_for_api()
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        set_message("Stripe customer created and linked.")
+        return invoices.create_customer(current_principal().actor, data, settings, key)
+
+
 @payments_blp.route("/stripe-links")
 class StripeLinks(MethodView):
     @auth_required(admin=True)
+    @payments_blp.arguments(StripeLinkTargetSchema, location="query")
     @payments_blp.arguments(StripeLinkCreateSchema)
     @payments_blp.response(201, StripeLinkSchema)
-    @payments_blp.alt_response(409, response="CONFLICT", description="Linked to another tenant.")
-    def post(self, data: dict[str, Any]):
-        """Link a Stripe customer or connected account to your tenant (events and
-        reconciliations are routed by these links)."""
-        stripe_settings.require_for_api()
+    @payments_blp.alt_response(409, response="CONFLICT", description="The id cannot be linked.")
+    @payments_blp.alt_response(503, response="SERVICE_UNAVAILABLE",
+                               description="Stripe is not configured or not reachable.")
+    @payments_blp.doc(description=(
+        "Needs proof of ownership. A customer (`cus_...`) is linked only if its Stripe "
+        "`metadata.hub_tenant_id` is your tenant's id (read from Stripe now), else 403 saying how "
+        "to prove it. A connected account (`acct_...`) is linked by hub staff only, else 403; "
+        "staff name the tenant with `tenant_id`."))
+    def post(self, target: dict[str, Any], data: dict[str, Any]):
+        """Link a Stripe customer or connected account (events and reconciliations are routed
+        by these links)."""
+        settings = stripe_settings.require_for_api()
+        p = current_principal()
         set_message("Stripe link created.")
-        return invoices.add_link(current_principal().actor, data["kind"], data["stripe_id"])
+        return invoices.add_link(p.actor, data["kind"], data["stripe_id"], settings,
+                                 is_staff=p.is_staff, tenant_id=target.get("tenant_id"))
 
     @auth_required(admin=True)
     @payments_blp.arguments(PaginationArgsSchema, location="query")

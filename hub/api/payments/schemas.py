@@ -31,7 +31,12 @@ class InvoiceCreateSchema(ma.Schema):
                               metadata={"description": "Later states come from Stripe."})
     description = ma.fields.String(load_default=None, allow_none=True,
                                    validate=ma.validate.Length(max=500))
-    stripe_customer_id = _stripe_id("cus", "customer")
+    stripe_customer_id = ma.fields.String(
+        load_default=None, allow_none=True,
+        validate=ma.validate.Regexp(r"^cus_[A-Za-z0-9]{1,250}$", error="not a Stripe customer id (cus_...)"),
+        metadata={"description": "Stripe customer id (cus_...). A reference only: it links nothing. "
+                                 "Link the customer first (POST /payments/customers or "
+                                 "/payments/stripe-links), or its payments do not reach you."})
     stripe_invoice_id = _stripe_id("in", "invoice")
     stripe_payment_intent_id = _stripe_id("pi", "payment intent")
     stripe_charge_id = _stripe_id("ch", "charge")
@@ -76,6 +81,18 @@ class StripeLinkCreateSchema(ma.Schema):
         prefix = "cus_" if data["kind"] == "customer" else "acct_"
         if not data["stripe_id"].startswith(prefix):
             raise ma.ValidationError(f"a {data['kind']} id starts with {prefix}", "stripe_id")
+
+
+class StripeLinkTargetSchema(ma.Schema):
+    tenant_id = ma.fields.UUID(metadata={
+        "description": "Hub staff only: link to this tenant instead of your own."})
+
+
+class StripeCustomerCreateSchema(ma.Schema):
+    name = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=256))
+    email = ma.fields.Email(load_default=None, allow_none=True, validate=ma.validate.Length(max=320))
+    description = ma.fields.String(load_default=None, allow_none=True,
+                                   validate=ma.validate.Length(max=350))
 
 
 class StripeLinkSchema(ma.Schema):

@@ -1,16 +1,16 @@
 import marshmallow as ma
 
-from hub.api.schemas import email_field, name_field, password_field, role_field
+from hub.api.schemas import NewPasswordSchema, email_field, name_field, password_field, role_field
 
 
-class UserCreateSchema(ma.Schema):
+class UserCreateSchema(NewPasswordSchema):
     email = email_field(required=True)
     name = name_field(required=True)
     password = password_field(required=True)
     role = role_field(load_default="member")
 
 
-class UserUpdateSchema(ma.Schema):
+class UserUpdateSchema(NewPasswordSchema):
     name = name_field()
     role = role_field()
     is_active = ma.fields.Boolean()

@@ -6,6 +6,8 @@ import { h, replaceChildren } from "./dom.js";
 import { connect, disconnect, on, onState } from "./live.js";
 import modules from "./modules.js";
 import { addRoute, currentPath, listen, navigate, render, setGuard, setNotFound } from "./router.js";
+import { publicRoutes } from "./screens/account.js";
+import { signupRoute } from "./screens/signup.js";
 import { renderLogin } from "./screens/login.js";
 import { currentUser, isLoggedIn, logout, onSessionChange, restore } from "./session.js";
 
@@ -81,8 +83,11 @@ function registerRoutes() {
       addRoute(route.path, route.title, (main, params) => {
         if (module.visible && !module.visible(ctx)) return notFoundView(main);
         return route.render(main, params, ctx);
-      }, { public: route.public === true }); // public: shown logged out too (sign-up)
+      });
     }
+  }
+  for (const route of [...publicRoutes, signupRoute]) {
+    addRoute(route.path, route.title, route.render, { public: true });
   }
   // `#/` (or no hash): the first screen in the navigation.
   addRoute(/^$/, "Console", () => navigate(homePath()));

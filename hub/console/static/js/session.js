@@ -149,6 +149,21 @@ export async function login(email, password) {
   emit({ type: "login" });
 }
 
+/**
+ * Start a session from a login answer the hub gave for something other than a
+ * password (a confirmed email address, an accepted invitation).
+ */
+export async function adopt(pair) {
+  storeTokens(pair);
+  try {
+    await loadMe();
+  } catch (err) {
+    clearTokens();
+    throw err;
+  }
+  emit({ type: "login" });
+}
+
 /** Resume the tab's login after a reload; false when there is none to resume. */
 export async function restore() {
   if (!refreshTokenValue) return false;

@@ -4,9 +4,12 @@ import { h, replaceChildren } from "../dom.js";
 import { field, formAlert, showError } from "../forms.js";
 import { login } from "../session.js";
 
-// Ways in besides logging in, under the form. The account screens to come
-// (forgot password, accepting an invitation) add their links here.
-const LOGIN_LINKS = [{ text: "No account yet?", label: "Create one", href: "#/signup" }];
+// Ways in besides logging in, under the form (the screens are main.js's
+// public routes: screens/account.js and screens/signup.js).
+const LOGIN_LINKS = [
+  { text: "", label: "Forgot password?", href: "#/forgot-password" },
+  { text: "No account yet?", label: "Create one", href: "#/signup" },
+];
 
 /**
  * Render the login form; `reason` (e.g. "Your session has ended") is shown
@@ -43,5 +46,5 @@ export function renderLogin(main, { reason }) {
       reason ? h("p", { class: "notice-inline", role: "status", text: reason }) : null,
       form,
       h("ul", { class: "login-links" }, LOGIN_LINKS.map((link) =>
-        h("li", {}, `${link.text} `, h("a", { href: link.href, text: link.label }))))));
+        h("li", {}, link.text ? `${link.text} ` : null, h("a", { href: link.href, text: link.label }))))));
 }

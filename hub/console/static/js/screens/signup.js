@@ -1,17 +1,21 @@
 // Sign-up: a new organisation (tenant) and its owner, POST /auth/register,
-// reached from the login screen's links. A hub may switch sign-up off
+// reached from the login screen's links; a public route (main.js). With
+// ACCOUNT_EMAIL_VERIFICATION on, the hub answers 202 alike for new and taken
+// addresses and mails a link (screens/account.js confirms it); otherwise the
+// answer's tokens start the session. A hub may switch sign-up off
 // (ALLOW_SIGNUP); its 403 message is shown in the form.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { field, formAlert, onSubmit } from "../forms.js";
-import { login } from "../session.js";
+import { adopt, currentUser } from "../session.js";
 
-async function renderSignup(main, _params, ctx) {
+function renderSignup(main) {
   const heading = h("h1", { id: "signup-title", text: "Create an account" });
-  if (ctx.user) {
-    main.append(heading, h("p", {}, `You are logged in as ${ctx.user.email}. `,
-      h("a", { href: "#/", text: "Go to the console" })));
+  const signedIn = currentUser();
+  if (signedIn && signedIn.user) {
+    main.append(h("section", { class: "card login" }, heading,
+      h("p", {}, `You are logged in as ${signedIn.user.email}. `, h("a", { href: "#/", text: "Go to the console" }))));
     return;
   }
   const tenant = field({ path: "tenant_name", label: "Organisation", required: true,
@@ -20,29 +24,27 @@ async function renderSignup(main, _params, ctx) {
   const email = field({ path: "email", label: "Email", type: "email", required: true,
     attrs: { autocomplete: "username", autocapitalize: "none", spellcheck: "false", maxlength: 320 } });
   const password = field({ path: "password", label: "Password", type: "password", required: true,
-    hint: "At least 10 characters.", attrs: { autocomplete: "new-password", minlength: 10 } });
+    hint: "At least 10 characters, and not easy to guess.", attrs: { autocomplete: "new-password", minlength: 10 } });
   const button = h("button", { type: "submit", class: "btn btn-primary", text: "Create account" });
   const form = h("form", { class: "signup-form", novalidate: true, "aria-labelledby": "signup-title" },
     formAlert(), tenant, name, email, password, h("div", { class: "form-actions" }, button));
   onSubmit(form, button, async () => {
-    const credentials = { email: email.control.value.trim(), password: password.control.value };
     const envelope = await api.post("/auth/register", { tenant_name: tenant.control.value.trim(),
-      name: name.control.value.trim(), ...credentials }, { auth: false });
-    // session.js starts a session only from a login: hand back the registration's own
-    // tokens (best effort) and log in with what was just typed.
-    const { access_token: token, refresh_token: refreshToken } = envelope.data;
-    await api.post("/auth/logout", { refresh_token: refreshToken }, { token }).catch(() => {});
-    // After the login, main.js shows the first screen, as after any login (no
-    // hashchange here: a second render would race the one the login starts).
+      name: name.control.value.trim(), email: email.control.value.trim(), password: password.control.value },
+    { auth: false });
+    if (envelope.data.verification_required) {
+      const said = h("p", { class: "notice-inline", role: "status", tabindex: "-1", text: envelope.message });
+      form.replaceWith(said);
+      said.focus();
+      return;
+    }
+    // main.js shows the first screen after the login, as after any login (the URL
+    // changes without a hashchange: a second render would race that one).
     window.history.replaceState(null, "", "#/");
-    await login(credentials.email, credentials.password);
+    await adopt(envelope.data);
   });
   main.append(h("section", { class: "card login" }, heading, form,
     h("p", { class: "login-links" }, "Have an account? ", h("a", { href: "#/", text: "Log in" }))));
 }
 
-export default {
-  id: "signup",
-  nav: [],
-  routes: [{ path: /^signup$/, title: "Create an account", public: true, render: renderSignup }],
-};
+export const signupRoute = { path: /^signup$/, title: "Create an account", render: renderSignup };

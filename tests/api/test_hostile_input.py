@@ -1,0 +1,92 @@
+"""Input that never 500s, handled in one place (issue 15, item 4): deep JSON, NaN and
+Infinity, odd multipart field names, signed but malformed Stripe events."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from tests.helpers import assert_error
+from tests.payments.conftest import event_body, post_event
+
+JOB = "/api/v1/jobs"
+
+
+@pytest.fixture
+def owner(register):
+    return register()
+
+
+def _no_traceback(caplog) -> None:
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+@pytest.mark.parametrize("depth", [65, 5_000, 200_000])
+def test_json_nested_too_deep_is_400_without_a_traceback(owner, caplog, depth):
+    body = '{"type": "demo.sleep", "payload": {"seconds": 0, "x": ' + "[" * depth + "]" * depth + "}}"
+    with caplog.at_level(logging.INFO):
+        resp = owner.post(JOB, data=body, content_type="application/json")
+    err = assert_error(resp, 400, "BAD_REQUEST")
+    assert "deep" in err["message"]
+    _no_traceback(caplog)
+
+
+def test_json_within_the_depth_limit_is_read_as_usual(owner):
+    nested = "[" * 20 + "]" * 20
+    body = '{"type": "demo.sleep", "payload": {"seconds": 0, "x": ' + nested + "}}"
+    resp = owner.post(JOB, data=body, content_type="application/json")
+    err = assert_error(resp, 422, "VALIDATION_ERROR")  # the payload's schema has no "x"
+    assert "payload" in json.dumps(err["details"])
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_and_infinity_are_422(owner, caplog, number):
+    body = '{"type": "demo.sleep", "payload": {"seconds": ' + number + "}}"
+    with caplog.at_level(logging.INFO):
+        resp = owner.post(JOB, data=body, content_type="application/json")
+    err = assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "NaN" in err["message"] or "finite" in err["message"]
+    _no_traceback(caplog)
+
+
+def test_nan_in_a_body_read_outside_the_schema_is_422_too(owner):
+    resp = owner.post("/api/v1/webhook-endpoints", data='{"url": "http://8.8.8.8/", "events": [NaN]}',
+                      content_type="application/json")
+    assert_error(resp, 422, "VALIDATION_ERROR")
+
+
+def _multipart(name: bytes, boundary: bytes = b"b0undary") -> bytes:
+    return (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\"\r\n\r\n"
+            b"value\r\n--" + boundary + b"\r\nContent-Disposition: form-data; name=\"file\"; "
+            b"filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--" + boundary + b"--\r\n")
+
+
+@pytest.mark.parametrize("name", [b"\xff\xfe", b"a\x00b", b"", b"\xed\xa0\x80", b"%", b"a\"b",
+                                  b"\xc3\x28", "\u00e9t\u00e9".encode()])
+def test_odd_multipart_field_names_are_4xx(owner, caplog, name):
+    with caplog.at_level(logging.INFO):
+        resp = owner.post("/api/v1/files", data=_multipart(name),
+                          content_type="multipart/form-data; boundary=b0undary")
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.get_data(as_text=True))
+    assert resp.get_json()["success"] is False
+    _no_traceback(caplog)
+
+
+@pytest.mark.parametrize("change", [{"id": "evt_\u0000x"}, {"account": 12}, {"account": {"id": "acct_1"}},
+                                    {"type": ["charge.succeeded"]}, {"data": "x"}, {"id": 7},
+                                    {"data": {"object": {"id": "ch_1\u0000", "object": "charge"}}},
+                                    {"created": "yesterday"}, {"livemode": "yes"}])
+def test_a_signed_but_malformed_stripe_event_is_400(app, client, monkeypatch, caplog, change):
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", "sk_test_" + "x" * 24)
+    charge = {"id": "ch_1", "object": "charge", "customer": "cus_x"}
+    event = json.loads(event_body("charge.succeeded", charge))
+    event.update(change)
+    with caplog.at_level(logging.INFO):
+        resp = post_event(client, json.dumps(event).encode())
+    assert_error(resp, 400, "BAD_REQUEST")
+    _no_traceback(caplog)
