@@ -6,7 +6,7 @@
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
-import { clearErrors, field, formAlert, showError } from "../forms.js";
+import { field, formAlert, onSubmit } from "../forms.js";
 import { adopt } from "../session.js";
 
 const PASSWORD_HINT = "At least 10 characters, and not easy to guess.";
@@ -32,21 +32,10 @@ function actionForm({ titleId, fields, submitLabel, action }) {
   const button = h("button", { type: "submit", class: "btn btn-primary", text: submitLabel });
   const form = h("form", { class: "login-form", novalidate: true, "aria-labelledby": titleId },
     alert, ...fields, h("div", { class: "form-actions" }, button));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    button.disabled = true;
-    form.setAttribute("aria-busy", "true");
-    try {
-      const values = Object.fromEntries(fields.map((f) => [f.dataset.field, f.control.value]));
-      const next = await action(values);
-      if (next) form.replaceWith(next);
-    } catch (err) {
-      showError(form, err);
-    } finally {
-      button.disabled = false;
-      form.removeAttribute("aria-busy");
-    }
+  onSubmit(form, button, async () => {
+    const values = Object.fromEntries(fields.map((f) => [f.dataset.field, f.control.value]));
+    const next = await action(values);
+    if (next) form.replaceWith(next);
   });
   return form;
 }
