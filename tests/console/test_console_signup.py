@@ -21,9 +21,17 @@ def register(page):
 
 def test_sign_up_from_the_login_screen_lands_in_the_new_console(page, hub_user, screenshot_dir):
     taken = hub_user()
+    page.set_viewport_size({"width": 360, "height": 740})
     page.goto("/console")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_role("link", name="Create one").click()
+    # The login screen's links: the account screens, sign-up among them.
+    links = page.locator(".login-links a")
+    expect(links).to_have_text(["Forgot password?", "Create one"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "login-links-360px.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("link", name="Create one").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
     expect(page).to_have_url(re.compile("#/signup$"))
     page.screenshot(path=str(screenshot_dir / "signup-desktop.png"), full_page=True)
