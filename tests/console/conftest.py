@@ -224,6 +224,23 @@ def hub_user(app, hub_url: str):
     return make
 
 
+def mailed_link(app, template: str, email: str, key: str) -> str:
+    """The fragment (#/...) of the newest link of `template` mailed to `email` (read from
+    the queued `email.send` job, which is what the recipient would click)."""
+    from sqlalchemy import select
+
+    from hub.extensions import db
+    from hub.models import Job
+
+    with app.app_context():
+        for job in db.session.scalars(select(Job).where(Job.type == "email.send")
+                                      .order_by(Job.created_at.desc())):
+            if job.payload.get("template") == template and email in job.payload["to"]:
+                url = job.payload["context"][key]
+                return url[url.index("#"):]
+    raise AssertionError(f"no {template} mail to {email}")
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
