@@ -157,14 +157,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = cli.parse(parser)
 
-    from bench.stack import bench_user, free_port, hub_stack, start_api
-    from tests.processes import start_realtime
+    from bench.stack import bench_user, hub_stack, start_api
 
     with hub_stack() as stack:
         stack["config"]["REALTIME_MAX_SOCKETS_PER_USER"] = args.sockets
-        port = free_port()
-        realtime = start_realtime(stack["config"], stack["logs"], port)
         api, base = start_api(stack)
+        realtime = api.realtime
+        port = int(api.realtime_url.rsplit(":", 1)[1])
         app = stack["app"]
         room_token, room_tenant = bench_user(app)
         crowd_token, _ = bench_user(app)
@@ -253,7 +252,6 @@ def main() -> int:
                 pass
             client.join(10)
             api.stop()
-            realtime.stop()
     cli.write_figures(args.json, figures)
     return 0
 

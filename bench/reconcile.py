@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))  # fake_stripe, stripe_data
 
 from bench import cli  # noqa: E402
 from hub.integrations import stripe_api  # noqa: E402
@@ -48,8 +49,8 @@ def peak_rss_mb() -> float:
 # --- the fake Stripe, in its own process --------------------------------------
 
 def serve(rows: int, out: mp.Queue) -> None:
-    from tests.payments.fake_stripe import FakeStripe
-    from tests.payments.stripe_data import generate_month
+    from fake_stripe import FakeStripe
+    from stripe_data import generate_month
 
     fake = FakeStripe()
     fake.keep_request_log = False

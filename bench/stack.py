@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from localservices import PostgresServer, RedisServer, free_port  # noqa: E402
+from localservices import PostgresServer, RedisServer  # noqa: E402
 
-from tests.processes import HubProcess, child_env, start_gunicorn, wait_until  # noqa: E402
+from tests.processes import HubProcess, WebHub, child_env  # noqa: E402
 
 UNLIMITED = {"rate": "10000000 per minute", "concurrency": 1000000}
 
@@ -78,15 +78,13 @@ def bench_user(app) -> tuple[str, uuid.UUID]:
         return pair["access_token"], tenant.id
 
 
-def start_api(stack: dict[str, Any]) -> tuple[HubProcess, str]:
-    import requests
+def start_api(stack: dict[str, Any]) -> tuple[WebHub, str]:
+    """The API (gunicorn) and its realtime process, as the Procfile runs them.
 
-    port = free_port()
-    proc = start_gunicorn(stack["config"], stack["logs"], port)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 60, "gunicorn",
-               proc=proc.proc)
-    return proc, base
+    `.pid` of the returned hub is gunicorn's (the API's CPU); `.realtime` is the
+    realtime process."""
+    web = WebHub(stack["config"], stack["logs"])
+    return web, web.url
 
 
 def start_celery(stack: dict[str, Any], app_module: str, queues: str, name: str,

@@ -5,7 +5,7 @@
 3. Environment for the processes (HUB_ENV, DATABASE_URL, REDIS_URL, ports, PATH).
 4. ``flask --app wsgi db upgrade`` and ``flask --app wsgi hub seed-demo``.
 5. The URLs to open.
-6. ``honcho start -f Procfile`` (web, realtime, worker, beat, flower, mail) until Ctrl-C;
+6. ``honcho start -f Procfile`` (web, realtime, worker, beat, flower, mail, stripe) until Ctrl-C;
    then the private Redis is stopped and honcho's exit code is returned.
 """
 
@@ -58,15 +58,20 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+DEV_SECRETS = {
+    "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "JWT_SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "FLOWER_BASIC_AUTH": lambda: f"staff:{secrets.token_urlsafe(12)}",
+    "DEMO_PASSWORD": lambda: secrets.token_urlsafe(12),
+    # Signs the local Stripe's webhooks (scripts/dev_stripe.py), as a real endpoint secret would.
+    "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev_" + secrets.token_urlsafe(24),
+}
+
+
 def ensure_dev_env() -> dict[str, str]:
     """Create instance/dev.env with random secrets once; return its values."""
     if not DEV_ENV.exists():
-        values = {
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-            "FLOWER_BASIC_AUTH": f"staff:{secrets.token_urlsafe(12)}",
-            "DEMO_PASSWORD": secrets.token_urlsafe(12),
-        }
+        values = {name: make() for name, make in DEV_SECRETS.items()}
         body = "# Development secrets made by scripts/run_hub.py; delete to regenerate.\n"
         body += "".join(f"{key}={value}\n" for key, value in values.items())
         fd = os.open(DEV_ENV, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -75,7 +80,39 @@ def ensure_dev_env() -> dict[str, str]:
         say(f"created {DEV_ENV.relative_to(ROOT)} with new development secrets")
     else:
         say(f"using secrets from {DEV_ENV.relative_to(ROOT)}")
+        missing = {name: make() for name, make in DEV_SECRETS.items()
+                   if name not in read_env_file(DEV_ENV)}
+        if missing:  # a dev.env from before these settings existed
+            with open(DEV_ENV, "a") as handle:
+                handle.write("".join(f"{key}={value}\n" for key, value in missing.items()))
+            say(f"added {', '.join(missing)} to {DEV_ENV.relative_to(ROOT)}")
     return read_env_file(DEV_ENV)
+
+
+def child_env(env: dict[str, str], redis_url: str, ports: dict[str, str]) -> dict[str, str]:
+    """The processes' environment: what the user set wins, development defaults fill in.
+
+    Development defaults: a local database, mail to the local catcher, the usual
+    frontend dev-server origins allowed (CORS_ORIGINS), and payments against the
+    local Stripe (Procfile `stripe`) unless STRIPE_API_KEY is set.
+    """
+    env = {**env, **ports, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("HUB_ENV", "development")
+    env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
+    env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
+    mail_port = ports["MAIL_CATCHER_PORT"]
+    if not env.get("MAIL_SERVER"):
+        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
+                   MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
+    env.setdefault("FLOWER_URL", f"http://127.0.0.1:{ports['FLOWER_PORT']}/")  # the console's link
+    if not env.get("STRIPE_API_KEY"):
+        env.update(STRIPE_API_KEY="sk_test_hub_dev",
+                   STRIPE_API_BASE=f"http://127.0.0.1:{ports['STRIPE_DEV_PORT']}")
+    env.setdefault("STRIPE_API_BASE", "https://api.stripe.com")
+    venv_bin = str(Path(sys.executable).parent)
+    path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
+    return env
 
 
 def port_in_use(port: int) -> bool:
@@ -130,10 +167,12 @@ def main() -> int:
 
     hub_port = os.environ.get("HUB_PORT") or "5000"
     realtime_port = os.environ.get("REALTIME_PORT") or "5001"
+    stripe_port = os.environ.get("STRIPE_DEV_PORT") or "12111"
     flower_port = os.environ.get("FLOWER_PORT") or "5555"
     mail_port = os.environ.get("MAIL_CATCHER_PORT") or "1025"
     for name, port in (("HUB_PORT", hub_port), ("REALTIME_PORT", realtime_port),
-                       ("FLOWER_PORT", flower_port), ("MAIL_CATCHER_PORT", mail_port)):
+                       ("FLOWER_PORT", flower_port), ("MAIL_CATCHER_PORT", mail_port),
+                       ("STRIPE_DEV_PORT", stripe_port)):
         if not port.isdigit():
             raise fail(f"{name} must be a port number, not {port!r}")
         if port_in_use(int(port)):
@@ -167,24 +206,10 @@ def main() -> int:
             env.setdefault(key, value)
 
         # 3. environment for the children
-        venv_bin = str(Path(sys.executable).parent)
-        env.setdefault("HUB_ENV", "development")
-        env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
-        env["REDIS_URL"] = redis_url
-        env["HUB_PORT"] = hub_port
-        env["REALTIME_PORT"] = realtime_port
-        # A frontend's dev server on the usual ports may call the API and open sockets.
-        env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
-        env["FLOWER_PORT"] = flower_port
-        # Mail goes to the local catcher (Procfile `mail`) unless MAIL_SERVER is set.
-        env["MAIL_CATCHER_PORT"] = mail_port
-        if not env.get("MAIL_SERVER"):
-            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_USE_TLS="false",
-                       MAIL_USE_SSL="false", MAIL_USERNAME="", MAIL_PASSWORD="")
-        env.setdefault("FLOWER_URL", f"http://127.0.0.1:{flower_port}/")  # the console's link
-        env["PYTHONUNBUFFERED"] = "1"
-        path_parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
-        env["PATH"] = os.pathsep.join([venv_bin, *path_parts])
+        ports = {"HUB_PORT": hub_port, "REALTIME_PORT": realtime_port, "FLOWER_PORT": flower_port,
+                 "MAIL_CATCHER_PORT": mail_port, "STRIPE_DEV_PORT": stripe_port}
+        env = child_env(env, redis_url, ports)
+        local_stripe = env["STRIPE_API_BASE"] == f"http://127.0.0.1:{stripe_port}"
         say(f"HUB_ENV={env['HUB_ENV']}  DATABASE_URL={env['DATABASE_URL']}")
 
         # 4. database schema and demo data
@@ -205,6 +230,13 @@ def main() -> int:
         print(f"    Health        {base}/health/ready", flush=True)
         print(f"    Socket.IO     http://127.0.0.1:{realtime_port}/socket.io  "
               f"(GET {base}/api/v1/realtime says so to clients)", flush=True)
+        if local_stripe:
+            print(f"    Stripe        a local fake at http://127.0.0.1:{stripe_port} with last month's "
+                  "demo payments; webhooks signed with STRIPE_WEBHOOK_SECRET (instance/dev.env)",
+                  flush=True)
+        else:
+            print(f"    Stripe        {env['STRIPE_API_BASE']} "
+                  "(STRIPE_API_KEY is set)", flush=True)
         print(f"    CORS          {env['CORS_ORIGINS'] or 'none'}  "
               "(browser origins allowed besides the hub's own; set CORS_ORIGINS to change)",
               flush=True)

@@ -136,6 +136,11 @@ class WebHub:
     def procs(self) -> list[HubProcess]:
         return [self.gunicorn, self.realtime]
 
+    @property
+    def pid(self) -> int:
+        """gunicorn's (the API's) process id."""
+        return self.gunicorn.pid
+
     def alive(self) -> bool:
         return all(p.proc.poll() is None for p in self.procs)
 

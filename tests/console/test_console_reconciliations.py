@@ -9,11 +9,11 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+import stripe_data as sd
+from fake_stripe import FakeStripe
 from playwright.sync_api import expect
 
 from tests.console.conftest import FLOWER_URL
-from tests.payments import stripe_data as sd
-from tests.payments.fake_stripe import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

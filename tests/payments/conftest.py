@@ -1,16 +1,12 @@
 """Payments fixtures: a fake Stripe on loopback, signed webhooks, jobs run in-process or by a worker."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
-import uuid
 from typing import Any, Iterator
 
 import pytest
+from fake_stripe import FakeStripe, event_body  # noqa: F401  (tests import event_body from here)
+from fake_stripe import sign as stripe_sign
 
-from tests.payments.fake_stripe import FakeStripe
 from tests.processes import start_ready_worker
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
@@ -50,23 +46,8 @@ def payments_worker(app, base_config, stripe_config, process_logs):
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """`Stripe-Signature` as Stripe computes it: HMAC-SHA256 of "{t}.{payload}", hex, as v1."""
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
-
-
-def event_body(event_type: str, obj: dict[str, Any], *, event_id: str | None = None,
-               account: str | None = None, created: int | None = None) -> bytes:
-    """A Stripe event (snapshot payload) as Stripe sends it."""
-    event = {"id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
-             "api_version": "2026-10-28.endive", "created": created or int(time.time()),
-             "data": {"object": {k: v for k, v in obj.items() if not k.startswith("_")}},
-             "livemode": False, "pending_webhooks": 1,
-             "request": {"id": None, "idempotency_key": None}, "type": event_type}
-    if account:
-        event["account"] = account
-    return json.dumps(event).encode()
+    """`Stripe-Signature` for `payload` with the tests' webhook secret."""
+    return stripe_sign(payload, secret, timestamp)
 
 
 def post_event(client, body: bytes, signature: str | None = "sign"):

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.payments import stripe_data as sd
+import stripe_data as sd
 
 
 def link_directly(app, tenant_id: str, kind: str, stripe_id: str) -> None:

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import stripe_data as sd
 from sqlalchemy import select
 
 from hub import events, job_runs
@@ -13,7 +14,6 @@ from hub.extensions import db
 from hub.models import Job, utcnow
 from hub.models.payment import StripeEvent
 from hub.services.stripe_events import PROCESS_EVENT, purge_settled
-from tests.payments import stripe_data as sd
 from tests.payments.conftest import event_body, post_event, run_queued_jobs
 from tests.payments.helpers import link_directly, paid_invoice
 from workers.base import HubTask

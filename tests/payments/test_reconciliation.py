@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+import stripe_data as sd
 from sqlalchemy import select
 
 from hub import events
@@ -14,10 +15,9 @@ from hub.models import Job, JobEvent, utcnow
 from hub.models.payment import Invoice, Reconciliation, StripeLink
 from hub.services import reconciliation
 from tests.helpers import PASSWORD, assert_error
-from tests.payments import stripe_data as sd
 from tests.payments.conftest import run_queued_jobs
 from tests.payments.helpers import link_directly
-from tests.processes import start_gunicorn, wait_until
+from tests.processes import WebHub, wait_until
 from tests.socket_client import RecordingClient
 
 ACCOUNT = "acct_1MonthTenant0001"
@@ -205,15 +205,10 @@ def test_the_nightly_beat_entry_is_declared(app):
 @pytest.mark.e2e
 def test_reconciliation_end_to_end_reaches_the_browser(app, base_config, stripe_config, fake_stripe,
                                                         payments_worker, process_logs):
-    from localservices import free_port
-
-    port = free_port()
-    server = start_gunicorn({**base_config, **stripe_config}, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
+    web = WebHub({**base_config, **stripe_config}, process_logs)
+    base = web.url
     sock = None
     try:
-        wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30, "gunicorn",
-                   proc=server.proc)
         payments_worker()
         reg = requests.post(base + "/api/v1/auth/register", timeout=10, json={
             "tenant_name": "E2E Pay", "name": "U", "email": f"{uuid.uuid4().hex[:8]}@example.com",
@@ -240,4 +235,4 @@ def test_reconciliation_end_to_end_reaches_the_browser(app, base_config, stripe_
     finally:
         if sock is not None:
             sock.close()
-        server.stop()
+        web.stop()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import stripe_data as sd
 
 from hub.integrations import stripe_api
-from tests.payments import stripe_data as sd
 from tests.payments.conftest import WEBHOOK_SECRET, event_body, sign
 
 

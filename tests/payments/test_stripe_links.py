@@ -7,9 +7,9 @@ id; an invoice never links one; and nobody learns whether another tenant holds a
 from __future__ import annotations
 
 import pytest
+import stripe_data as sd
 
 from tests.helpers import assert_error
-from tests.payments import stripe_data as sd
 from tests.payments.helpers import create_invoice
 
 LINKS = "/api/v1/payments/stripe-links"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import stripe_data as sd
 from sqlalchemy import func, select
 
 from hub import events
@@ -11,7 +12,6 @@ from hub.extensions import db
 from hub.models import Job
 from hub.models.payment import Invoice, StripeEvent
 from tests.helpers import assert_error
-from tests.payments import stripe_data as sd
 from tests.payments.conftest import event_body, post_event, run_queued_jobs, sign
 from tests.payments.helpers import link_directly, paid_invoice
 from tests.processes import wait_until

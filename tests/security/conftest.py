@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fake_stripe import FakeStripe
 
 from hub.extensions import db
 from tests.helpers import Account
 from tests.payments.conftest import WEBHOOK_SECRET
-from tests.payments.fake_stripe import FakeStripe
 
 DEMO_JOB = {"type": "demo.sleep", "payload": {"seconds": 1}}
 HOOK_URL = "http://127.0.0.1:9/hook"  # nothing listens: no worker runs in these tests anyway

@@ -34,6 +34,28 @@ export function field({ path, label, type = "text", required = false, hint, attr
   return wrapper;
 }
 
+/**
+ * Run `action()` on submit: errors cleared first, `button` disabled and the form
+ * busy while it runs, and an error shown in the form (field errors beside their
+ * fields).
+ */
+export function onSubmit(form, button, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await action();
+    } catch (err) {
+      showError(form, err);
+    } finally {
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
 /** An alert box for a form's overall error; put it at the top of the form. */
 export function formAlert() {
   return h("div", { class: "form-error", role: "alert", hidden: true });
@@ -111,27 +133,6 @@ export function showError(form, err, fieldErrors = err && err.fieldErrors) {
   }
   const target = first || alert;
   if (target) target.focus();
-}
-
-/**
- * Send `form` with `send()` on submit: errors cleared first, the button
- * disabled and the form busy meanwhile, an ApiError shown in the form.
- */
-export function onSubmit(form, button, send) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    button.disabled = true;
-    form.setAttribute("aria-busy", "true");
-    try {
-      await send();
-    } catch (err) {
-      showError(form, err);
-    } finally {
-      button.disabled = false;
-      form.removeAttribute("aria-busy");
-    }
-  });
 }
 
 // --- forms from JSON Schema -------------------------------------------------

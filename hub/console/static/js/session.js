@@ -139,19 +139,12 @@ async function loadMe() {
 /** Log in with email and password; throws ApiError (message, field errors) on failure. */
 export async function login(email, password) {
   const envelope = await api.post("/auth/login", { email, password }, { auth: false });
-  storeTokens(envelope.data);
-  try {
-    await loadMe();
-  } catch (err) {
-    clearTokens();
-    throw err;
-  }
-  emit({ type: "login" });
+  await adopt(envelope.data);
 }
 
 /**
- * Start a session from a login answer the hub gave for something other than a
- * password (a confirmed email address, an accepted invitation).
+ * Start a session from a login answer of the hub: a password login, a
+ * confirmed email address, an accepted invitation.
  */
 export async function adopt(pair) {
   storeTokens(pair);

@@ -23,9 +23,8 @@ function done(message, linkText = "Go to the login") {
 }
 
 /**
- * A form of `fields` whose submit runs `action(values)`; while it runs the
- * button is disabled; an error is shown in the form (field errors beside
- * their fields). `action` returns what replaces the form, or nothing.
+ * A form of `fields` whose submit runs `action(values)` (see forms.onSubmit);
+ * `action` returns what replaces the form, or nothing.
  */
 function actionForm({ titleId, fields, submitLabel, action }) {
   const alert = formAlert();
@@ -33,8 +32,7 @@ function actionForm({ titleId, fields, submitLabel, action }) {
   const form = h("form", { class: "login-form", novalidate: true, "aria-labelledby": titleId },
     alert, ...fields, h("div", { class: "form-actions" }, button));
   onSubmit(form, button, async () => {
-    const values = Object.fromEntries(fields.map((f) => [f.dataset.field, f.control.value]));
-    const next = await action(values);
+    const next = await action(Object.fromEntries(fields.map((f) => [f.dataset.field, f.control.value])));
     if (next) form.replaceWith(next);
   });
   return form;

@@ -4,7 +4,7 @@
 
 import { api, query } from "../api.js";
 import { h, replaceChildren, timeEl } from "../dom.js";
-import { clearErrors, field, formAlert, showError } from "../forms.js";
+import { field, formAlert, onSubmit } from "../forms.js";
 
 const ROLES = [{ value: "member", label: "Member" }, { value: "admin", label: "Admin" },
   { value: "owner", label: "Owner (owners only)" }];
@@ -35,21 +35,12 @@ async function renderInvitations(main, _params, ctx) {
         h("h2", { id: "pending-title", text: "Pending" }),
         listAlert, h("div", { class: "table-wrap" }, table), empty)));
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    button.disabled = true;
-    try {
-      const envelope = await api.post("/invitations",
-        { email: email.control.value.trim(), role: role.control.value });
-      form.reset();
-      ctx.notify(envelope.message);
-      await load();
-    } catch (err) {
-      showError(form, err);
-    } finally {
-      button.disabled = false;
-    }
+  onSubmit(form, button, async () => {
+    const envelope = await api.post("/invitations",
+      { email: email.control.value.trim(), role: role.control.value });
+    form.reset();
+    ctx.notify(envelope.message);
+    await load();
   });
 
   function revoke(invitation) {

@@ -9,11 +9,13 @@ retrieves single objects, creates customers (`POST /v1/customers`, with
 with 404 (Stripe's `{"error": {type, code, message}}` bodies), and can be told
 to fail the next requests with 429 + `Retry-After` or a 5xx.
 
-Used by the payments tests and by bench/reconcile.py.
+Used by the payments tests, bench/reconcile.py and `make run` (scripts/dev_stripe.py).
 """
 from __future__ import annotations
 
 import bisect
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -103,6 +105,12 @@ class FakeStripe:
     def get(self, object_id: str, account: str | None = None) -> dict[str, Any] | None:
         return self._objects.get((account, object_id))
 
+    def of_kind(self, kind: str, account: str | None = None) -> list[dict[str, Any]]:
+        """Every object of one kind (`payout`, `customer`, ...) in one account."""
+        with self._lock:
+            return [o for (acct, _id), o in self._objects.items()
+                    if acct == account and o["object"] == kind]
+
     def fail_next(self, status: int, count: int = 1, retry_after: float | None = None) -> None:
         """Answer the next `count` requests with this error status."""
         with self._lock:
@@ -119,13 +127,14 @@ class FakeStripe:
         assert self._server is not None, "not started"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> FakeStripe:
+    def start(self, port: int = 0) -> FakeStripe:
+        """Serve on 127.0.0.1:`port` (0: a free one) in a background thread."""
         fake = self
 
         class Handler(_Handler):
             stripe = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-stripe",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
@@ -317,3 +326,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass  # quiet: tests read `requests` instead
+
+
+# --- webhooks as Stripe sends them ------------------------------------------------
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """`Stripe-Signature` as Stripe computes it: HMAC-SHA256 of "{t}.{payload}", hex, as v1."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def event_body(event_type: str, obj: dict[str, Any], *, event_id: str | None = None,
+               account: str | None = None, created: int | None = None) -> bytes:
+    """A Stripe event (snapshot payload) as Stripe sends it."""
+    event = {"id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
+             "api_version": "2026-10-28.endive", "created": created or int(time.time()),
+             "data": {"object": {k: v for k, v in obj.items() if not k.startswith("_")}},
+             "livemode": False, "pending_webhooks": 1,
+             "request": {"id": None, "idempotency_key": None}, "type": event_type}
+    if account:
+        event["account"] = account
+    return json.dumps(event).encode()
