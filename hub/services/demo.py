@@ -17,9 +17,10 @@ SCHEMA = {
                     "description": "How long to sleep, reporting progress every second."},
         "fail_times": {"type": "integer", "minimum": 0, "maximum": 20, "default": 0,
                        "description": "Fail this many first attempts with a retryable error."},
+        # Tests count these rows to prove a retried job's effect happens once; the
+        # description is what a person sees beside the checkbox in the console.
         "record": {"type": "boolean", "default": False,
-                   "description": "Record the completed execution as a side effect (a demo_effects "
-                                  "row committed with the success), so exactly-once can be counted."},
+                   "description": "Save a note that the job finished, together with its success."},
     },
 }
 

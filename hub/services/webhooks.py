@@ -202,21 +202,48 @@ def queue_deliveries(tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
         return []
     subscribed = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted))
                                     .order_by(WebhookEndpoint.created_at)).all()
-    now = utcnow()
-    body = json.dumps({"type": event_type,
-                       "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                       "data": data}, separators=(",", ":"), default=str)
     request_id = str(data.get("request_id") or current_request_id() or "")[:128] or None
+    queued = _add_deliveries(subscribed, event_type, data, request_id)
+    log.info("queued %d webhook deliveries of %s", len(queued), event_type)
+    return queued
+
+
+def _add_deliveries(endpoints: list[WebhookEndpoint], event_type: str, data: dict[str, Any],
+                    request_id: str | None) -> list[WebhookDelivery]:
+    """One delivery of the same body, and its webhook.deliver job, per endpoint (not committed)."""
+    body = json.dumps({"type": event_type,
+                       "timestamp": utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                       "data": data}, separators=(",", ":"), default=str)
     queued = []
-    for endpoint in subscribed:
-        delivery = WebhookDelivery(id=uuid.uuid4(), tenant_id=tenant_id, endpoint_id=endpoint.id,
+    for endpoint in endpoints:
+        delivery = WebhookDelivery(id=uuid.uuid4(), tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id,
                                    event_type=event_type, body=body, status="pending",
                                    request_id=request_id)
         db.session.add(delivery)
         _queue(delivery, request_id)
         queued.append(delivery)
-    log.info("queued %d webhook deliveries of %s", len(queued), event_type)
     return queued
+
+
+TEST_EVENT = "webhook.test"
+
+
+def send_test(actor: audit.Actor, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a `webhook.test` delivery to this endpoint only, whatever its events. Commits.
+
+    It goes through the same delivery job as real events (signature, retries, the log), so a
+    receiver can be checked before any real event happens. Not a domain event: nothing else
+    hears of it.
+    """
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it before sending a test.")
+    (delivery,) = _add_deliveries([endpoint], TEST_EVENT,
+                                  {"endpoint_id": str(endpoint.id), "message": "A test from the hub."},
+                                  current_request_id())
+    audit.record(actor, "webhook_endpoint.tested", "webhook_endpoint", endpoint.id,
+                 {"delivery_id": str(delivery.id)})
+    jobs.commit()
+    return delivery
 
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -186,6 +187,14 @@ class HubUser:
         self.data = resp.json()["data"]
         self.headers = {"Authorization": f"Bearer {self.data['access_token']}"}
 
+    def add_member(self, name: str = "Morgan Member") -> SimpleNamespace:
+        """A member of this owner's tenant, added over HTTP: `.email`, `.password`, `.data`."""
+        email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+        resp = requests.post(f"{self.base}/api/v1/users", headers=self.headers, timeout=10, json={
+            "email": email, "name": name, "password": PASSWORD})
+        assert resp.status_code == 201, resp.text
+        return SimpleNamespace(email=email, password=PASSWORD, data=resp.json()["data"])
+
     def job(self, job_id: str) -> dict[str, Any]:
         resp = requests.get(f"{self.base}/api/v1/jobs/{job_id}", headers=self.headers, timeout=10)
         assert resp.status_code == 200, resp.text
@@ -213,6 +222,23 @@ def hub_user(app, hub_url: str):
         return user
 
     return make
+
+
+def mailed_link(app, template: str, email: str, key: str) -> str:
+    """The fragment (#/...) of the newest link of `template` mailed to `email` (read from
+    the queued `email.send` job, which is what the recipient would click)."""
+    from sqlalchemy import select
+
+    from hub.extensions import db
+    from hub.models import Job
+
+    with app.app_context():
+        for job in db.session.scalars(select(Job).where(Job.type == "email.send")
+                                      .order_by(Job.created_at.desc())):
+            if job.payload.get("template") == template and email in job.payload["to"]:
+                url = job.payload["context"][key]
+                return url[url.index("#"):]
+    raise AssertionError(f"no {template} mail to {email}")
 
 
 @pytest.fixture(scope="session")

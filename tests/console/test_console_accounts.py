@@ -11,25 +11,12 @@ import uuid
 import pytest
 import requests
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from hub.extensions import db
-from hub.models import Job
+from tests.console.conftest import mailed_link
 
 pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "lanterns over the quiet harbour"
-
-
-def mailed_link(app, template: str, email: str, key: str) -> str:
-    """The fragment (#/...) of the newest link of `template` mailed to `email`."""
-    with app.app_context():
-        for job in db.session.scalars(select(Job).where(Job.type == "email.send")
-                                      .order_by(Job.created_at.desc())):
-            if job.payload.get("template") == template and email in job.payload["to"]:
-                url = job.payload["context"][key]
-                return url[url.index("#"):]
-    raise AssertionError(f"no {template} mail to {email}")
 
 
 def at_both_widths(page, screenshot_dir, name: str) -> None:

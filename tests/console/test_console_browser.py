@@ -228,3 +228,34 @@ def test_staff_get_a_flower_link_members_do_not(page, log_in, hub_user):
     log_in(member)
     expect(page.get_by_role("link", name="Jobs")).to_be_visible()
     assert page.get_by_role("link", name=re.compile("^Flower")).count() == 0
+
+
+def test_descriptions_show_code_spans_and_a_new_job_is_scrolled_into_view(page, log_in, hub_user, hub_url,
+                                                                        screenshot_dir):
+    user = hub_user()
+    types = requests.get(f"{hub_url}/api/v1/jobs/types", headers=user.headers, timeout=10).json()["data"]
+    sleep = next(t for t in types if t["name"] == "demo.sleep")
+    assert "`seconds`" in sleep["description"]
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in(user)
+    # Backticked names read as code, built as elements: no raw backticks, no markup from data.
+    description = page.locator(".type-description")
+    expect(description).to_have_text(sleep["description"].replace("`", ""))
+    expect(description.locator("code")).to_have_text(["seconds", "fail_times"])
+    # The demo's "record" option speaks to the person trying it, not to the test suite.
+    record_hint = page.locator('[data-field="payload.record"] .hint')
+    expect(record_hint).to_have_text(sleep["payload_schema"]["properties"]["record"]["description"])
+    expect(record_hint).not_to_contain_text("exactly-once")
+    expect(record_hint).not_to_contain_text("demo_effects")
+
+    # At 360 px the list is below the form: after queuing, the new row is on screen.
+    job_id = submit_job(page, 30)
+    expect(job_row(page, job_id)).to_be_in_viewport()
+    expect(page.locator("#notice")).to_have_text(re.compile("queued", re.I))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "jobs-queued-360px.png"))
+
+    # The notice was about the jobs screen: it does not follow the user to the next one.
+    page.get_by_role("link", name="Files", exact=True).click()
+    expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("")

@@ -124,3 +124,71 @@ def test_reconciliations_without_stripe_show_the_hubs_message(page, log_in, hub_
     page.get_by_role("link", name="Reconciliations", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text(answer.json()["message"])
     expect(page.get_by_role("button", name="Run reconciliation")).to_be_hidden()
+
+
+def test_edit_reschedule_and_delete_a_connection(page, log_in, hub_user, hub_url, screenshot_dir):
+    user = hub_user()
+    api = f"{hub_url}/api/v1/connections"
+    created = requests.post(api, headers=user.headers, timeout=10, json={
+        "connector": "rest", "name": "Sample products", "config": {"url": f"{hub_url}/demo-source/items"},
+        "credentials": {"token": TOKEN}})
+    assert created.status_code == 201, created.text
+    conn = created.json()["data"]
+    log_in(user)
+    page.goto(f"/console#/connections/{conn['id']}")
+    expect(page.get_by_role("heading", name=re.compile("^Sample products"))).to_be_visible()
+
+    # The form opens filled in; credentials stay empty (kept unless typed).
+    page.get_by_role("button", name="Edit connection").click()
+    edit = page.get_by_role("form", name="Edit Sample products")
+    expect(edit.get_by_role("textbox", name="Name", exact=True)).to_have_value("Sample products")
+    expect(edit.get_by_role("textbox", name="URL", exact=True)).to_have_value(conn["config"]["url"])
+    expect(edit.get_by_label("Token")).to_have_value("")
+    expect(edit.get_by_label("Connector")).to_be_disabled()
+
+    # Both an interval and a cron line: refused beside the schedule before anything is sent.
+    edit.get_by_label("Sync every (seconds)").fill("3600")
+    edit.get_by_label("Or on a cron schedule (UTC)").fill("*/15 * * * *")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(edit.locator('fieldset[data-field="schedule"] > .field-error')).to_have_text(
+        "Give either an interval or a cron line.")
+
+    # Rename and reschedule by keyboard: only what changed goes to the hub.
+    edit.get_by_label("Sync every (seconds)").fill("")
+    edit.get_by_role("textbox", name="Name", exact=True).fill("Products")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and conn["id"] in r.url) as info:
+        edit.get_by_role("textbox", name="Name", exact=True).press("Enter")
+    assert info.value.status == 200, info.value.text()
+    assert info.value.request.post_data_json == {"name": "Products", "schedule": {"cron": "*/15 * * * *"}}
+    expect(page.locator("#notice")).to_have_text("Connection updated.")
+    expect(edit).to_have_count(0)
+    expect(page.get_by_role("heading", name=re.compile("^Products"))).to_be_visible()
+    summary = page.locator(".connection-summary")
+    expect(summary.get_by_text("Cron */15 * * * * (UTC)")).to_be_visible()
+    expect(page.locator(".credentials-state")).to_have_text("Stored (never shown)")
+    stored = requests.get(f"{api}/{conn['id']}", headers=user.headers, timeout=10).json()["data"]
+    assert stored["schedule"] == {"cron": "*/15 * * * *"} and stored["next_sync_at"]
+    assert stored["has_credentials"] is True
+
+    # Back to "only on Sync now".
+    page.get_by_role("button", name="Edit connection").click()
+    edit = page.get_by_role("form", name="Edit Products")
+    edit.get_by_label("Or on a cron schedule (UTC)").fill("")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and conn["id"] in r.url) as info:
+        edit.get_by_role("button", name="Save changes").click()
+    assert info.value.request.post_data_json == {"schedule": None}
+    expect(summary.get_by_text("Only on “Sync now”")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "connection-edited-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.get_by_role("button", name="Edit connection").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "connection-edit-360px.png"), full_page=True)
+    edit.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("button", name="Edit connection")).to_be_focused()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete Sample products").click()
+    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Connection deleted.")
+    expect(page.get_by_text("No connections yet.")).to_be_visible()
+    assert requests.get(f"{api}/{conn['id']}", headers=user.headers, timeout=10).status_code == 404

@@ -9,7 +9,6 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -187,15 +186,115 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, 
     assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
 
 
-def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user, hub_url):
-    owner = hub_user()
-    member = SimpleNamespace(email=f"member-{owner.email}", password=owner.password)
-    resp = requests.post(f"{hub_url}/api/v1/users", headers=owner.headers, timeout=10, json={
-        "email": member.email, "name": "Morgan Member", "password": member.password})
-    assert resp.status_code == 201, resp.text
+def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user):
+    member = hub_user().add_member()
     log_in(member)
     nav = page.locator("#nav-links")
     expect(nav.get_by_role("link", name="Files", exact=True)).to_be_visible()
     expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)
     page.goto("/console#/webhooks")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_user, worker, hub_url, receiver,
+                                                           screenshot_dir):
+    user = hub_user()
+    api = f"{hub_url}/api/v1/webhook-endpoints"
+    created = requests.post(api, headers=user.headers, timeout=10, json={
+        "url": receiver.url, "events": ["job.failed"], "description": "Orders system"}).json()["data"]
+    log_in(user)
+    page.get_by_role("link", name="Webhooks").click()
+    row = page.locator(f'tr[data-endpoint-id="{created["id"]}"]')
+
+    # Edit in place: the form opens filled in; the list shows the saved endpoint.
+    row.get_by_role("button", name="Edit Orders system").click()
+    edit = page.get_by_role("form", name="Edit Orders system")
+    expect(edit.get_by_label("URL")).to_be_focused()
+    expect(edit.get_by_label("URL")).to_have_value(receiver.url)
+    expect(edit.get_by_label("job.failed")).to_be_checked()
+    edit.get_by_label("invoice.paid").check()
+    edit.get_by_label("Description").fill("Orders v2")
+    with page.expect_response(lambda r: r.request.method == "PATCH" and created["id"] in r.url) as info:
+        edit.get_by_role("button", name="Save changes").click()
+    assert info.value.status == 200, info.value.text()
+    expect(page.locator("#notice")).to_have_text("Webhook endpoint updated.")
+    expect(edit).to_have_count(0)
+    expect(row.get_by_role("cell", name="job.failed, invoice.paid")).to_be_visible()
+    stored = requests.get(f"{api}/{created['id']}", headers=user.headers, timeout=10).json()["data"]
+    assert stored["description"] == "Orders v2" and stored["events"] == ["job.failed", "invoice.paid"]
+
+    # Send test: a signed webhook.test reaches the receiver and the delivery log.
+    row.get_by_role("button", name="Send a test event to Orders v2").click()
+    expect(page.locator("#notice")).to_have_text("Test delivery queued.")
+    wait_until(lambda: len(receiver.requests) == 1, 60, "the test delivery")
+    (test,) = receiver.requests
+    assert test["body"]["type"] == "webhook.test" and test["body"]["data"]["endpoint_id"] == created["id"]
+    assert test["headers"]["webhook-signature"].startswith("v1,")
+
+    # Rotate: the new secret is shown once; the old one still signs for the grace period.
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.url.endswith("/rotate-secret")) as info:
+        row.get_by_role("button", name="Rotate the secret of Orders v2").click()
+    assert info.value.status == 200, info.value.text()
+    new_secret = info.value.json()["data"]["secret"]
+    assert new_secret != created["secret"]
+    box = page.get_by_role("region", name="New signing secret")
+    expect(box).to_be_focused()
+    expect(box.locator(".secret-value")).to_have_text(new_secret)
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "webhooks-rotated-360px.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(screenshot_dir / "webhooks-rotated-desktop.png"), full_page=True)
+    box.get_by_role("button", name="I have copied it").click()
+    expect(row.get_by_role("button", name="Rotate the secret of Orders v2")).to_be_focused()
+
+    row.get_by_role("link", name="Deliveries of Orders v2").click()
+    delivery = page.locator("tr[data-delivery-id]")
+    expect(delivery.locator(".delivery-status")).to_have_text("delivered")
+    expect(delivery).to_contain_text("webhook.test")
+    page.get_by_role("link", name="← Webhook endpoints").click()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete Orders v2").click()
+    expect(page.locator("#notice")).to_have_text("Webhook endpoint deleted.")
+    expect(page.get_by_text("No webhook endpoints yet.")).to_be_visible()
+    assert requests.get(f"{api}/{created['id']}", headers=user.headers, timeout=10).status_code == 404
+
+
+def test_file_detail_shows_type_mismatch_size_and_csv_row_errors(page, log_in, hub_user, worker, hub_url,
+                                                                 screenshot_dir):
+    user = hub_user()
+    schema = {"columns": [{"name": "email", "type": "email", "required": True},
+                          {"name": "age", "type": "integer", "min": 0}]}
+    data = b"email,age\nana@example.com,31\nnot-an-email,7\nbo@example.com,-2\n"
+    resp = requests.post(f"{hub_url}/api/v1/files", headers=user.headers, timeout=10,
+                         data={"csv_schema": json.dumps(schema)},
+                         files={"file": ("people.csv", data, "image/png")})  # a wrong claim
+    assert resp.status_code == 201, resp.text
+    file_id = resp.json()["data"]["id"]
+    log_in(user)
+    page.get_by_role("link", name="Files", exact=True).click()
+    page.get_by_role("link", name="people.csv").click()
+    expect(page.get_by_role("heading", name="people.csv")).to_be_visible()
+
+    # Processed by the worker while the page follows the job; then read again.
+    expect(page.locator(".file-facts .file-status")).to_have_text("processed", timeout=60_000)
+    file = requests.get(f"{hub_url}/api/v1/files/{file_id}", headers=user.headers, timeout=10).json()["data"]
+    csv = file["metadata"]["csv"]
+    assert file["metadata"]["declared_content_type_mismatch"] is True and csv["invalid_rows"] == 2
+    expect(page.locator(".file-size")).to_have_text(f"{len(data)} bytes")
+    expect(page.locator(".file-detected")).to_contain_text(file["content_type"])
+    expect(page.locator(".file-declared")).to_contain_text("image/png")
+    expect(page.locator(".type-mismatch")).to_have_text("does not match the content")
+    expect(page.locator(".csv-counts")).to_contain_text("3 rows: 1 valid, 2 with errors")
+    errors = page.locator(".row-errors-table tbody tr")
+    expect(errors).to_have_count(len(csv["row_errors"]))
+    expect(page.locator(".row-error")).to_have_text([e["error"] for e in csv["row_errors"]])
+    expect(errors.first.locator("th")).to_have_text(str(csv["row_errors"][0]["row"]))
+    page.screenshot(path=str(screenshot_dir / "file-detail-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshot_dir / "file-detail-360px.png"), full_page=True)
+    page.get_by_role("link", name="← All files").click()
+    expect(page.get_by_role("heading", name="Files", exact=True)).to_be_visible()

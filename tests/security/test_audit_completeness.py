@@ -56,6 +56,7 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): ("endpoint", {"description": "d"}),
     ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): ("endpoint", None),
     ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): ("endpoint", None),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/test"): ("endpoint", None),
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): ("delivery", None),
     ("POST", "/api/v1/emails"): ("created", {"to": ["a@example.com"], "subject": "s", "text": "t"}),
     ("POST", "/api/v1/files/presign"): (None, {"filename": "d.txt", "content_type": "text/plain", "size": 2}),

@@ -189,6 +189,33 @@ def test_a_webhook_jobs_own_outcome_queues_nothing(app, register):
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
 
 
+def test_send_test_queues_one_webhook_test_delivery_to_that_endpoint_only(app, register, add_user):
+    owner = register()
+    tested = create_endpoint(owner, HOOK + "/tested", ["invoice.paid"])
+    other = create_endpoint(owner, HOOK + "/other", ["invoice.paid", "job.failed"])
+    resp = owner.post(f"{BASE}/{tested['id']}/test")
+    assert resp.status_code == 202, resp.get_json()
+    delivery = resp.get_json()["data"]
+    assert resp.get_json()["message"] == "Test delivery queued."
+    assert delivery["event_type"] == "webhook.test" and delivery["status"] == "pending"
+    assert delivery["endpoint_id"] == tested["id"]
+    assert delivery["payload"]["type"] == "webhook.test"
+    assert delivery["payload"]["data"]["endpoint_id"] == tested["id"]
+    assert [d["id"] for d in deliveries(owner, tested["id"])] == [delivery["id"]]
+    assert deliveries(owner, other["id"]) == []
+    with app.app_context():
+        job = db.session.get(Job, uuid.UUID(delivery["job_id"]))
+        assert (job.type, job.status) == ("webhook.deliver", "queued")
+    audit = owner.get("/api/v1/audit-events?action=webhook_endpoint.tested").get_json()["data"]
+    assert [a["object_id"] for a in audit] == [tested["id"]]
+
+    owner.patch(f"{BASE}/{other['id']}", json={"enabled": False})
+    assert_error(owner.post(f"{BASE}/{other['id']}/test"), 409, "CONFLICT")
+    member = add_user(owner, role="member")
+    assert_error(member.post(f"{BASE}/{tested['id']}/test"), 403, "FORBIDDEN")
+    assert_error(register().post(f"{BASE}/{tested['id']}/test"), 404, "NOT_FOUND")
+
+
 def test_replay_is_409_while_the_delivery_is_still_being_sent(app, register):
     owner = register()
     endpoint = create_endpoint(owner, HOOK, ["invoice.paid"])

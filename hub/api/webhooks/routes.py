@@ -103,6 +103,21 @@ class EndpointSecretRotation(MethodView):
         return endpoint
 
 
+@endpoints_blp.route("/<uuid:endpoint_id>/test")
+class EndpointTest(MethodView):
+    @_admin
+    @idempotent
+    @endpoints_blp.response(202, DeliverySchema)
+    @endpoints_blp.alt_response(404, response="NOT_FOUND")
+    @endpoints_blp.alt_response(409, response="CONFLICT", description="The endpoint is disabled.")
+    def post(self, endpoint_id: uuid.UUID):
+        """Send a `webhook.test` event to this endpoint only (whatever events it subscribes to),
+        signed and retried like any delivery and logged among its deliveries."""
+        delivery = webhooks.send_test(current_principal().actor, _endpoint(endpoint_id))
+        set_message("Test delivery queued.")
+        return delivery
+
+
 @endpoints_blp.route("/<uuid:endpoint_id>/deliveries")
 class EndpointDeliveries(MethodView):
     @_admin

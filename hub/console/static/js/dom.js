@@ -29,6 +29,17 @@ function append(el, children) {
   }
 }
 
+/**
+ * Text with `code` spans (as the hub's descriptions write them) as nodes:
+ * plain text, and a `<code>` element per backticked part. Nothing is parsed
+ * as markup; an unpaired backtick stays as it is.
+ */
+export function codeText(text) {
+  const parts = String(text ?? "").split("`");
+  if (parts.length % 2 === 0) return [parts.join("`")];
+  return parts.map((part, i) => (i % 2 ? h("code", { text: part }) : part)).filter((p) => p !== "");
+}
+
 /** Replace all children of `el`. */
 export function replaceChildren(el, ...children) {
   el.replaceChildren();

@@ -3,7 +3,7 @@
 // an API error — the envelope's message on top, each field error beside its
 // field (details.fields.json.<field>, nested for nested objects).
 
-import { h, replaceChildren, uid } from "./dom.js";
+import { codeText, h, replaceChildren, uid } from "./dom.js";
 
 /**
  * A labelled control inside `<div class="field" data-field="<path>">`.
@@ -28,7 +28,7 @@ export function field({ path, label, type = "text", required = false, hint, attr
   const labelEl = h("label", { for: id }, label, required ? h("span", { class: "req", "aria-hidden": "true", text: " *" }) : null);
   const wrapper = h("div", { class: type === "checkbox" ? "field field-check" : "field", dataset: { field: path } },
     type === "checkbox" ? [el, labelEl] : [labelEl, el],
-    hint ? h("p", { class: "hint", id: hintId, text: hint }) : null,
+    hint ? h("p", { class: "hint", id: hintId }, codeText(hint)) : null,
     h("p", { class: "field-error", id: errorId, hidden: true }));
   wrapper.control = el;
   return wrapper;
@@ -213,17 +213,19 @@ function propertyField(path, name, prop, required, secret = false) {
  * Returns {nodes, read()}; read() gives {value, errors} where errors are the
  * checks the browser can make (required, numbers, JSON) in the hub's shape.
  * Options: `secret` (string fields are password inputs, never prefilled),
- * `title` and `description` of the JSON box shown for a schema without fields.
+ * `title` and `description` of the JSON box shown for a schema without fields,
+ * `values` to start from (an object being edited) instead of the defaults.
  */
 export function schemaFields(schema, prefix, { secret = false, title = "Payload",
-  description = "JSON object matching the job type's schema." } = {}) {
+  description = "JSON object matching the job type's schema.", values = null } = {}) {
   const props = schema && schema.type === "object" ? schema.properties : null;
   if (!props && schema && schema.type === "object" && schema.additionalProperties === false) {
     return { nodes: [], read: () => ({ value: {}, errors: {} }) }; // an object that takes nothing
   }
   if (!props || schema.oneOf || schema.anyOf || schema.allOf) {
     // A schema we do not turn into fields: the whole payload as JSON.
-    const whole = propertyField(prefix, prefix, { type: "object", title, description }, false);
+    const whole = propertyField(prefix, prefix, { type: "object", title, description,
+      default: values ?? undefined }, false);
     return {
       nodes: [whole.wrapper],
       read() {
@@ -239,8 +241,9 @@ export function schemaFields(schema, prefix, { secret = false, title = "Payload"
   // Required fields first; otherwise the schema's order.
   const entries = Object.entries(props);
   const ordered = [...entries.filter(([n]) => required.has(n)), ...entries.filter(([n]) => !required.has(n))];
+  const start = (name, prop) => (values && name in values ? { ...prop, default: values[name] } : prop);
   const fields = ordered.map(([name, prop]) =>
-    propertyField(`${prefix}.${name}`, name, prop || {}, required.has(name), secret));
+    propertyField(`${prefix}.${name}`, name, start(name, prop || {}), required.has(name), secret));
   return {
     nodes: fields.map((f) => f.wrapper),
     read() {

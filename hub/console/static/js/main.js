@@ -7,6 +7,7 @@ import { connect, disconnect, on, onState } from "./live.js";
 import modules from "./modules.js";
 import { addRoute, currentPath, listen, navigate, render, setGuard, setNotFound } from "./router.js";
 import { publicRoutes } from "./screens/account.js";
+import { signupRoute } from "./screens/signup.js";
 import { renderLogin } from "./screens/login.js";
 import { currentUser, isLoggedIn, logout, onSessionChange, restore } from "./session.js";
 
@@ -15,6 +16,13 @@ let loginReason = null;
 
 const notice = document.getElementById("notice");
 let noticeTimer = null;
+let noticePath = null; // the screen a notice is about
+
+/** Empty the notice region: what it said was about the screen the user has left. */
+function clearNotice() {
+  clearTimeout(noticeTimer);
+  notice.textContent = "";
+}
 
 /** Say something briefly in the polite live region (screen readers read it too). */
 function notify(message) {
@@ -22,10 +30,9 @@ function notify(message) {
   // The region stays in the page (an empty one is not drawn) so that
   // screen readers announce each change.
   notice.textContent = message;
+  noticePath = currentPath(); // after navigate(), already the screen the user goes to
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice.textContent = "";
-  }, 6000);
+  noticeTimer = setTimeout(clearNotice, 6000);
 }
 
 function visibleModules() {
@@ -79,7 +86,9 @@ function registerRoutes() {
       });
     }
   }
-  for (const route of publicRoutes) addRoute(route.path, route.title, route.render, { public: true });
+  for (const route of [...publicRoutes, signupRoute]) {
+    addRoute(route.path, route.title, route.render, { public: true });
+  }
   // `#/` (or no hash): the first screen in the navigation.
   addRoute(/^$/, "Console", () => navigate(homePath()));
   setGuard((view) => (isLoggedIn() || view.isPublic ? null : loginView));
@@ -113,6 +122,7 @@ async function onLogin() {
 
 function onLogout(reason) {
   disconnect();
+  clearNotice();
   ctx.user = null;
   ctx.tenant = null;
   ctx.config = {};
@@ -132,7 +142,10 @@ function wireChrome() {
     liveState.dataset.state = state;
     liveState.textContent = { live: "Live", connecting: "Connecting…", offline: "Offline" }[state];
   });
-  window.addEventListener("hashchange", markCurrentNav);
+  window.addEventListener("hashchange", () => {
+    if (currentPath() !== noticePath) clearNotice();
+    markCurrentNav();
+  });
   // Tenant-wide news from the hub (reconciliation finished, sync finished, ...).
   on("notification", (data) => notify(data && data.message));
 }

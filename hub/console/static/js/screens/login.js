@@ -4,6 +4,13 @@ import { h, replaceChildren } from "../dom.js";
 import { field, formAlert, showError } from "../forms.js";
 import { login } from "../session.js";
 
+// Ways in besides logging in, under the form (the screens are main.js's
+// public routes: screens/account.js and screens/signup.js).
+const LOGIN_LINKS = [
+  { text: "", label: "Forgot password?", href: "#/forgot-password" },
+  { text: "No account yet?", label: "Create one", href: "#/signup" },
+];
+
 /**
  * Render the login form; `reason` (e.g. "Your session has ended") is shown
  * above it. A successful login is announced by session.js; main.js takes it from there.
@@ -38,5 +45,6 @@ export function renderLogin(main, { reason }) {
       h("h1", { id: "login-title", text: "Log in" }),
       reason ? h("p", { class: "notice-inline", role: "status", text: reason }) : null,
       form,
-      h("p", { class: "login-links" }, h("a", { href: "#/forgot-password", text: "Forgot password?" }))));
+      h("ul", { class: "login-links" }, LOGIN_LINKS.map((link) =>
+        h("li", {}, link.text ? `${link.text} ` : null, h("a", { href: link.href, text: link.label }))))));
 }

@@ -7,6 +7,9 @@ import { api, query } from "../../api.js";
 import { h, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { FINISHED, followJob } from "../../follow.js";
 import { formAlert } from "../../forms.js";
+import { actionButton, panelSlot } from "../../lists.js";
+import { navigate } from "../../router.js";
+import { connectionForm } from "./form.js";
 import { canManage, connectionStatus, scheduleText, syncBox, syncButton } from "./widgets.js";
 
 const PER_PAGE = 25;
@@ -61,6 +64,31 @@ export async function renderConnection(main, [connectionId], ctx) {
     });
   }
 
+  const slot = panelSlot();
+  const manage = canManage(ctx) ? h("div", { class: "form-actions" },
+    h("button", { type: "button", class: "btn connection-edit-open", text: "Edit connection",
+      onclick: () => slot.open(editPanel()) }),
+    actionButton({ text: "Delete connection", label: `Delete ${label}`, cls: "connection-delete",
+      confirm: `Delete ${label} and its records? This cannot be undone.`, onError: showAlert,
+      run: async () => {
+        const envelope = await api.delete(path);
+        navigate("connections");
+        ctx.notify(envelope.message);
+      } })) : null;
+
+  function editPanel() {
+    return h("section", { class: "card", "aria-labelledby": "edit-connection-title" },
+      h("h2", { id: "edit-connection-title", text: `Edit ${conn.name}` }),
+      connectionForm(connectors.data, { connection: conn, titleId: "edit-connection-title",
+        onSaved: (envelope) => {
+          ctx.notify(envelope.message);
+          conn = envelope.data;
+          slot.close();
+          show();
+        },
+        onCancel: () => slot.close() }));
+  }
+
   const sync = canManage(ctx) ? syncButton(conn, label, {
     onJob: (job, message) => {
       ctx.notify(message);
@@ -73,7 +101,7 @@ export async function renderConnection(main, [connectionId], ctx) {
   }) : null;
 
   main.append(h("p", {}, h("a", { href: "#/connections", class: "back", text: "← All connections" })),
-    heading, alert,
+    heading, manage, slot, alert,
     h("section", { class: "card connection-summary", "aria-label": "Connection", dataset: { connectionId: conn.id } },
       fields,
       h("h2", { text: "Sync" }), box, jobLink, sync ? h("div", { class: "form-actions" }, sync) : null),

@@ -11,7 +11,7 @@ import { formAlert } from "../../forms.js";
 import { debounce, liveScreen } from "../../live.js";
 import { isNewer } from "../jobs/widgets.js";
 import { renderConnection } from "./detail.js";
-import { createForm } from "./form.js";
+import { connectionForm } from "./form.js";
 import { canManage, connectionStatus, syncBox, syncButton } from "./widgets.js";
 
 const SYNC_JOB = "sync.run";
@@ -38,10 +38,10 @@ async function renderConnections(main, _params, ctx) {
     ? h("div", { class: "jobs-layout" },
       h("section", { class: "card", "aria-labelledby": "new-connection-title" },
         h("h2", { id: "new-connection-title", text: "New connection" }),
-        createForm(connectors, (conn, message) => {
-          ctx.notify(message);
+        connectionForm(connectors, { titleId: "new-connection-title", onSaved: (envelope) => {
+          ctx.notify(envelope.message);
           load();
-        })),
+        } })),
       list)
     : list);
 

@@ -8,7 +8,7 @@ import { FINISHED } from "../../follow.js";
 import { progressBar, setProgress } from "../jobs/widgets.js";
 
 /** Creating, changing and syncing need the admin or owner role (members read). */
-export const canManage = (ctx) => ["owner", "admin"].includes(ctx.user.role);
+export { isAdmin as canManage } from "../../roles.js";
 
 export function connectionStatus(conn) {
   const attention = conn.status === "needs_attention";

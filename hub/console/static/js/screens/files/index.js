@@ -12,39 +12,12 @@ import { api, query } from "../../api.js";
 import { h, randomId, replaceChildren, timeEl } from "../../dom.js";
 import { clearErrors, field, formAlert, showError } from "../../forms.js";
 import { liveScreen } from "../../live.js";
+import { renderFile } from "./detail.js";
 import { fetchBlob, uploadForm } from "./transfer.js";
+import { formatSize, percentBar, statusBadge } from "./widgets.js";
 
 const PER_PAGE = 50;
 const JOB_DONE = new Set(["succeeded", "failed", "cancelled"]);
-
-/** "12.3 KB" */
-export function formatSize(bytes) {
-  if (bytes === null || bytes === undefined) return "—";
-  const units = ["bytes", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function percentBar(label, cls) {
-  const bar = h("progress", { class: cls, max: "100", value: "0", "aria-label": label });
-  const text = h("span", { class: "progress-text", text: "0 %" });
-  const wrap = h("span", { class: "progress-wrap" }, bar, text);
-  wrap.set = (value) => {
-    const v = Math.max(0, Math.min(100, Math.round(Number(value) || 0)));
-    bar.value = v;
-    text.textContent = `${v} %`;
-  };
-  return wrap;
-}
-
-function statusBadge(status) {
-  return h("span", { class: `status status-${status} file-status`, text: status });
-}
 
 export async function renderFiles(main, _params, ctx) {
   const rows = new Map(); // file id -> {file, tr, cells}
@@ -159,7 +132,7 @@ export async function renderFiles(main, _params, ctx) {
       "aria-label": `Delete ${file.filename}`, text: "Delete", onclick: (e) => deleteFile(file, e) });
     const tr = h("tr", { dataset: { fileId: file.id } },
       h("th", { scope: "row", "data-label": "File" },
-        h("span", { class: "file-name", text: file.filename }),
+        h("a", { class: "file-name", href: `#/files/${encodeURIComponent(file.id)}`, text: file.filename }),
         h("span", { class: "muted job-id", text: formatSize(file.size) })),
       h("td", { "data-label": "Status" }, cells.status, " ", processing, cells.message),
       cells.preview,
@@ -298,5 +271,8 @@ export async function renderFiles(main, _params, ctx) {
 export default {
   id: "files",
   nav: [{ label: "Files", href: "#/files" }],
-  routes: [{ path: /^files$/, title: "Files", render: renderFiles }],
+  routes: [
+    { path: /^files$/, title: "Files", render: renderFiles },
+    { path: /^files\/([0-9a-fA-F-]{36})$/, title: "File", render: renderFile },
+  ],
 };

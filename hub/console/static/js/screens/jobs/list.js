@@ -62,6 +62,9 @@ export async function renderJobs(main, _params, ctx) {
           onCreated: (job, message) => {
             ctx.notify(message || "Job queued.");
             upsert(job, { isNew: true });
+            // At 360 px the list is below the form: bring the new row to the reader.
+            const row = rows.get(job.id);
+            if (row) row.tr.scrollIntoView({ block: "nearest" });
           },
         })),
       h("section", { class: "card job-list", "aria-labelledby": "job-list-title" },

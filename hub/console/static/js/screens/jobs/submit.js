@@ -2,7 +2,7 @@
 // (GET /jobs/types), POST /jobs with an Idempotency-Key.
 
 import { api } from "../../api.js";
-import { h, randomId, replaceChildren, uid } from "../../dom.js";
+import { codeText, h, randomId, replaceChildren, uid } from "../../dom.js";
 import { clearErrors, field, formAlert, schemaFields, showError } from "../../forms.js";
 
 /**
@@ -35,7 +35,7 @@ export function submitForm({ types, onCreated, onSubmitting }) {
 
   function showType() {
     const jtype = creatable.find((t) => t.name === typeField.control.value);
-    description.textContent = jtype ? jtype.description : "";
+    replaceChildren(description, jtype ? codeText(jtype.description) : null);
     payload = schemaFields(jtype ? jtype.payload_schema : {}, "payload");
     replaceChildren(payloadBody, payload.nodes);
     clearErrors(form);
