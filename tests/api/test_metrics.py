@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.config import ConfigError, check_config, load_config
-from tests.helpers import assert_error
+from tests.helpers import PRODUCTION_SETTINGS, assert_error
 
 
 def samples(client, **kw) -> dict[str, list]:
@@ -72,11 +72,7 @@ def test_with_a_token_only_its_bearer_may_scrape(app, client):
 
 
 def test_production_needs_a_metrics_token_or_says_metrics_are_private():
-    from cryptography.fernet import Fernet
-
-    good = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-            "FLOWER_BASIC_AUTH": "ops:" + "p" * 20, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": "postgresql+psycopg://h/db"}
+    good = {k: v for k, v in PRODUCTION_SETTINGS.items() if k != "METRICS_TOKEN"}
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         check_config(load_config(environ=good))
     check_config(load_config(environ={**good, "METRICS_TOKEN": "m" * 32}))

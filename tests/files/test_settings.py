@@ -4,11 +4,9 @@ from __future__ import annotations
 import pytest
 
 from hub.config import ConfigError, check_config, load_config
+from tests.helpers import PRODUCTION_SETTINGS
 
-PRODUCTION = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-              "FLOWER_BASIC_AUTH": "ops:" + "p" * 20, "DATABASE_URL": "postgresql+psycopg://hub@db/hub",
-              # Production also needs keys for secrets at rest (outbound webhooks).
-              "ENCRYPTION_KEYS": "wNnhAW_p9B3k-9ZCC2GX3GDzZWn2zCKkeGpw1aQAyHc="}
+PRODUCTION = PRODUCTION_SETTINGS
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

@@ -6,7 +6,7 @@ import pytest
 
 from hub import create_app
 from hub.config import DEV_JWT_SECRET_KEY, DEV_SECRET_KEY, ConfigError, load_config
-from tests.helpers import assert_error
+from tests.helpers import PRODUCTION_SETTINGS, assert_error
 
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
                "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
@@ -99,9 +99,7 @@ def test_production_refuses_development_secrets(name, value):
 
     from hub.config import check_config
 
-    good = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-            "FLOWER_BASIC_AUTH": "ops:" + "p" * 20, "DATABASE_URL": "postgresql://h/db",
-            "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    good = {**PRODUCTION_SETTINGS, "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
     check_config(load_config(good, environ={}))  # the good settings pass...
     with pytest.raises(ConfigError, match=name):  # ...and one development value is refused
         check_config(load_config({**good, name: value}, environ={}))

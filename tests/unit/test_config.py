@@ -5,11 +5,9 @@ import pytest
 
 from hub import create_app
 from hub.config import DEV_JWT_SECRET_KEY, ConfigError, check_config, load_config
+from tests.helpers import PRODUCTION_SETTINGS
 
-GOOD = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-        "FLOWER_BASIC_AUTH": "ops:" + "p" * 20,
-        "DATABASE_URL": "postgresql+psycopg://hub@db/hub",
-        "ENCRYPTION_KEYS": "wNnhAW_p9B3k-9ZCC2GX3GDzZWn2zCKkeGpw1aQAyHc="}
+GOOD = PRODUCTION_SETTINGS
 
 
 def test_environment_variables_are_parsed():

@@ -13,9 +13,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from hub.config import ConfigError, check_config, load_config
 from hub.integrations import standard_webhooks
 from hub.integrations.crypto import DecryptionError, SecretBox, derive_key, generate_key, parse_keys
+from tests.helpers import PRODUCTION_SETTINGS
 
-PRODUCTION = {"HUB_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
-              "FLOWER_BASIC_AUTH": "ops:" + "p" * 20, "DATABASE_URL": "postgresql+psycopg://hub@db/hub"}
+PRODUCTION = {k: v for k, v in PRODUCTION_SETTINGS.items() if k != "ENCRYPTION_KEYS"}
 
 
 def test_encrypted_value_round_trips_and_does_not_contain_the_plaintext():
