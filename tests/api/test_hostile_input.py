@@ -74,6 +74,18 @@ def test_odd_multipart_field_names_are_4xx(owner, caplog, name):
     _no_traceback(caplog)
 
 
+@pytest.mark.parametrize("content_type", [
+    "multipart/form-data; boundary*=UTF-8''%E2%82%AC",  # decodes to a non-ASCII boundary: was a 500
+    "multipart/form-data; boundary=" + "b" * 71,
+    "multipart/form-data; boundary=\"a b \"",
+])
+def test_an_invalid_multipart_boundary_is_400(owner, caplog, content_type):
+    with caplog.at_level(logging.INFO):
+        resp = owner.post("/api/v1/files", data=_multipart(b"x"), content_type=content_type)
+    assert_error(resp, 400, "BAD_REQUEST")
+    _no_traceback(caplog)
+
+
 @pytest.mark.parametrize("change", [{"id": "evt_\u0000x"}, {"account": 12}, {"account": {"id": "acct_1"}},
                                     {"type": ["charge.succeeded"]}, {"data": "x"}, {"id": 7},
                                     {"data": {"object": {"id": "ch_1\u0000", "object": "charge"}}},
