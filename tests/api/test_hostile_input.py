@@ -102,3 +102,22 @@ def test_a_signed_but_malformed_stripe_event_is_400(app, client, monkeypatch, ca
         resp = post_event(client, json.dumps(event).encode())
     assert_error(resp, 400, "BAD_REQUEST")
     _no_traceback(caplog)
+
+
+DEEP_LOGIN = '{"email": "a@example.com", "password": "x", "n": ' + "[" * 5000 + "]" * 5000 + "}"
+
+
+@pytest.mark.parametrize("body", [DEEP_LOGIN, '{"email": "a@example.com", "password": NaN}'])
+def test_hostile_json_in_a_login_is_answered_by_the_view_not_inside_the_rate_limiter(base_config, caplog,
+                                                                                   monkeypatch, body):
+    from hub import create_app
+    from hub.extensions import limiter
+
+    app = create_app(base_config)  # re-points the one global limiter at the test Redis
+    monkeypatch.setattr(limiter, "_storage_dead", False)
+    with caplog.at_level(logging.WARNING):
+        resp = app.test_client().post("/api/v1/auth/login", data=body, content_type="application/json")
+    assert resp.status_code in (400, 422), resp.get_json()
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "Rate limit storage unreachable" not in logged, logged
+    assert not limiter._storage_dead
