@@ -33,6 +33,14 @@ def test_json_nested_too_deep_is_400_without_a_traceback(owner, caplog, depth):
     _no_traceback(caplog)
 
 
+def test_json_too_deep_with_an_idempotency_key_is_400_too(owner, caplog):
+    body = '{"type": "demo.sleep", "payload": ' + "[" * 5000 + "]" * 5000 + "}"
+    with caplog.at_level(logging.INFO):
+        resp = owner.post(JOB, data=body, content_type="application/json", headers={"Idempotency-Key": "d-1"})
+    assert_error(resp, 400, "BAD_REQUEST")
+    _no_traceback(caplog)
+
+
 def test_json_within_the_depth_limit_is_read_as_usual(owner):
     nested = "[" * 20 + "]" * 20
     body = '{"type": "demo.sleep", "payload": {"seconds": 0, "x": ' + nested + "}}"
