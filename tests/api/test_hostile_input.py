@@ -65,6 +65,19 @@ def test_nan_in_a_body_read_outside_the_schema_is_422_too(owner):
     assert_error(resp, 422, "VALIDATION_ERROR")
 
 
+@pytest.mark.parametrize("csv_schema", ["[" * 5000 + "]" * 5000, '{"columns": [{"name": "a", "max": NaN}]}'])
+def test_hostile_json_in_a_form_field_is_422(owner, caplog, csv_schema):
+    import io
+
+    with caplog.at_level(logging.INFO):
+        resp = owner.post("/api/v1/files", data={"csv_schema": csv_schema,
+                                                 "file": (io.BytesIO(b"a\n1\n"), "a.csv", "text/csv")},
+                          content_type="multipart/form-data")
+    body = assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "csv_schema" in body["details"]["fields"]["form"]
+    _no_traceback(caplog)
+
+
 def _multipart(name: bytes, boundary: bytes = b"b0undary") -> bytes:
     return (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\"\r\n\r\n"
             b"value\r\n--" + boundary + b"\r\nContent-Disposition: form-data; name=\"file\"; "
