@@ -1,4 +1,4 @@
-# Image for the api, worker, beat, flower and migrate services of docker-compose.yml.
+# Image for the api, realtime, worker, beat, flower and migrate services of docker-compose.yml.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,6 +24,7 @@ RUN pip install . \
 
 USER hub
 
-EXPOSE 5000
+# 5000: the API (gunicorn); 5001: Socket.IO (python -m hub.realtime_server)
+EXPOSE 5000 5001
 
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:5000", "wsgi:app"]

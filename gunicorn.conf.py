@@ -1,18 +1,13 @@
-"""gunicorn settings for the API and Socket.IO: `gunicorn -c gunicorn.conf.py -b HOST:PORT wsgi:app`.
+"""gunicorn settings for the HTTP API: `gunicorn -c gunicorn.conf.py -b HOST:PORT wsgi:app`.
 
 The Procfile, the Dockerfile, the test suite (tests/processes.py) and `make bench`
 all run this same command, so what is measured is what is deployed.
 
 One gthread process is bound by Python's GIL to one core, so the API runs in
-`WEB_CONCURRENCY` processes (default: one per core). Socket.IO stays correct
-across them: every process emits through the Redis message queue, and with
-more than one process Engine.IO's long-polling transport is turned off
-(`SOCKETIO_TRANSPORTS=websocket`), because its requests must all reach the
-process that holds the session, which gunicorn cannot promise. A WebSocket is
-one connection, so it stays with the process that accepted it. To keep
-long-polling (very old browsers, proxies that block WebSockets), run one
-process per upstream (WEB_CONCURRENCY=1) behind a load balancer with sticky
-sessions.
+`WEB_CONCURRENCY` processes (default: one per core). Every request here is
+short: Socket.IO is served by the `realtime` process (hub/realtime_server), an
+asyncio server where an open socket holds no thread, so no number of browser
+tabs can take these threads away from the API.
 """
 import os
 
@@ -20,7 +15,6 @@ from hub import httpserver
 
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
-# Each WebSocket holds a thread of its process for as long as it is open.
 threads = int(os.environ.get("WEB_THREADS") or 32)
 control_socket_disable = True
 # Import the app once in the master and fork it: every process is ready at the
@@ -43,17 +37,3 @@ def post_fork(server, worker):
     with app.app_context():
         db.engine.dispose(close=False)
 
-
-def post_worker_init(worker):
-    # On SIGTERM, close the process's WebSockets first, or every stop waits out the
-    # graceful timeout for browsers that never leave (hub/httpserver.py).
-    httpserver.close_sockets_on_term()
-
-
-if workers > 1:
-    transports = {t.strip() for t in os.environ.get("SOCKETIO_TRANSPORTS", "websocket").split(",")}
-    if "polling" in transports:
-        raise SystemExit("SOCKETIO_TRANSPORTS includes polling, which needs sticky sessions: "
-                         "run one gunicorn worker (WEB_CONCURRENCY=1) per sticky upstream, "
-                         "or use SOCKETIO_TRANSPORTS=websocket")
-    os.environ["SOCKETIO_TRANSPORTS"] = "websocket"

@@ -42,6 +42,11 @@ INTEGRATIONS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
                  ["requests_per_side", "raw_ms_per_request", "hub_ms_per_request", "ratio"]),
     "email": (["bench/bench_email.py"], ["200"], ["50"],
               ["messages_per_side", "raw_ms_per_message", "hub_ms_per_message", "ratio"]),
+    "realtime": (["bench/realtime.py"], [],
+                 ["--sockets", "2000", "--busy", "1000", "--room", "500", "--seconds", "5"],
+                 ["sockets", "busy", "room", "sockets_open", "rss_before_mb", "rss_after_mb",
+                  "kb_per_socket", "realtime_cpu_ms_per_connect", "api_idle", "api_busy",
+                  "post_jobs_rate_ratio", "fanout", "logout_to_socket_closed_ms"]),
 }
 
 
@@ -143,6 +148,8 @@ def report(results: dict) -> str:
     low = results["end_to_end_low_rate"]
     up, rec, sync = results["upload_memory"], results["reconcile"], results["sync_upsert"]
     out, mail = results["outbound"], results["email"]
+    rt = results["realtime"]
+    rt_idle, rt_busy, fan = rt.get("api_idle") or {}, rt.get("api_busy") or {}, rt.get("fanout") or {}
     m = results["machine"]
     runs = up.get("runs") or {}
     hub_growth = max((r["growth_mb"] for n, r in runs.items() if n.startswith("hub")), default=None)
@@ -196,6 +203,27 @@ def report(results: dict) -> str:
         ("Email: hub SMTP adapter per message", _fmt(mail.get("hub_ms_per_message"), " ms"),
          f"raw smtplib {_fmt(mail.get('raw_ms_per_message'), ' ms')}", f"{_fmt(mail.get('ratio'))} (time)",
          "none (cost shown)", "—"),
+        (f"Realtime: {_fmt(rt.get('sockets_open'))} authenticated sockets, one process, RSS",
+         f"{_fmt(rt.get('rss_after_mb'), ' MB')} ({_fmt(rt.get('kb_per_socket'), ' KB')}/socket)",
+         f"no socket {_fmt(rt.get('rss_before_mb'), ' MB')}", "—", "≤ 1 GB at 10,000",
+         _met(None if rt.get("rss_after_mb") is None
+              else rt["rss_after_mb"] <= 1024 and (rt.get("sockets_open") or 0) >= 10_000)),
+        (f"Realtime: one job.updated to a room of {_fmt(rt.get('room'))}",
+         f"{_fmt(fan.get('within_1s_share'))} within 1 s (p99 {_fmt(fan.get('p99_ms'), ' ms')})",
+         "—", "—", "99 % within 1 s",
+         _met(None if fan.get("within_1s_share") is None else fan["within_1s_share"] >= 0.99)),
+        (f"API /health/live p99 with {_fmt(rt.get('busy'))} sockets open",
+         _fmt(rt_busy.get("health_p99_ms"), " ms"), f"no socket {_fmt(rt_idle.get('health_p99_ms'), ' ms')}",
+         "—", "≤ 50 ms",
+         _met(None if rt_busy.get("health_p99_ms") is None else rt_busy["health_p99_ms"] <= 50)),
+        (f"API POST /jobs rate with {_fmt(rt.get('busy'))} sockets open",
+         _fmt(rt_busy.get("post_jobs_per_s"), " jobs/s"),
+         f"no socket {_fmt(rt_idle.get('post_jobs_per_s'), ' jobs/s')}",
+         f"{_fmt(rt.get('post_jobs_rate_ratio'))} (rate)", "≥ 0.9",
+         _met(None if rt.get("post_jobs_rate_ratio") is None else rt["post_jobs_rate_ratio"] >= 0.9)),
+        ("Realtime: logout → the login's socket closed", _fmt(rt.get("logout_to_socket_closed_ms"), " ms"),
+         "—", "—", "≤ 2 s", _met(None if rt.get("logout_to_socket_closed_ms") is None
+                                  else rt["logout_to_socket_closed_ms"] <= 2000)),
     ]
     table = "\n".join(f"| {' | '.join(str(c) for c in row)} |" for row in rows)
     failures = [f"- API accept: {a['failed']} of {a['requests']} requests not accepted: {a['statuses']}"] \

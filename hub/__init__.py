@@ -9,7 +9,10 @@ from hub.config import check_config, load_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, extensions, blueprints, errors, sockets, CLI.
+    """Build the app: settings, extensions, blueprints, errors, CLI.
+
+    Socket.IO is not served here but by the real-time process
+    (hub/realtime_server), which builds this same app for its settings and database.
 
     `config` overrides settings read from the environment (tests use it).
     Nothing here connects to the database or Redis; connections open on use.
@@ -26,7 +29,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
-    register_sockets(app)
     register_commands(app)
     return app
 
@@ -65,12 +67,6 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from hub.errors import register_errorhandlers as register
-
-    register(app)
-
-
-def register_sockets(app: Flask) -> None:
-    from hub.api.sockets import register_sockets as register
 
     register(app)
 

@@ -95,6 +95,43 @@ def seed_demo() -> None:
     click.echo(f"  tenant:     {user.tenant.name} ({user.tenant_id})")
 
 
+@hub_cli.command("init-storage")
+@click.option("--origin", "origins", multiple=True,
+              help="A browser origin allowed to upload straight to the bucket, besides "
+                   "CORS_ORIGINS (e.g. the hub's own public URL, for its console). Repeatable.")
+def init_storage(origins: tuple[str, ...]) -> None:
+    """Create the S3 bucket (S3_BUCKET) if missing and set its CORS rule; safe to repeat.
+
+    Browsers upload straight to the bucket (POST /files/presign) and fetch
+    downloads from it, so it must allow the origins they run on: the --origin
+    values and CORS_ORIGINS.
+    """
+    from flask import current_app
+
+    from hub.integrations.storage import S3Storage, StorageError
+    from hub.security_headers import parse_origins
+    from hub.services.files import current_storage
+
+    storage = current_storage()
+    if not isinstance(storage, S3Storage):
+        click.echo("STORAGE_BACKEND is local: no bucket to create.")
+        return
+    config = current_app.config
+    allowed = list(dict.fromkeys(parse_origins(",".join(origins)) + parse_origins(config["CORS_ORIGINS"])))
+    try:
+        done = storage.ensure_bucket(config.get("S3_REGION"), allowed)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"bucket {storage.bucket}: {'created' if done['created'] else 'exists'}")
+    if done["cors"] == "set":
+        click.echo(f"CORS: {', '.join(allowed)} may upload and download")
+    elif done["cors"] == "unsupported":
+        click.echo("CORS: this server takes no bucket CORS rule; it answers browsers itself "
+                   "(MinIO: MINIO_API_CORS_ALLOW_ORIGIN)")
+    else:
+        click.echo("CORS: no origins given (--origin, CORS_ORIGINS); browsers cannot upload directly")
+
+
 @hub_cli.command("generate-encryption-key")
 def generate_encryption_key() -> None:
     """Print a new key for ENCRYPTION_KEYS."""

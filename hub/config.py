@@ -66,6 +66,18 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JWT_ACCESS_TOKEN_MINUTES": (_int, 15),
     "JWT_REFRESH_TOKEN_DAYS": (_int, 30),
     "ALLOW_SIGNUP": (_bool, True),
+    # Account lifecycle (hub/services/account_lifecycle.py). Unset: on in production,
+    # off elsewhere. On, sign-up answers 202 alike for new and taken addresses and a
+    # new account logs in once its emailed link is followed.
+    "ACCOUNT_EMAIL_VERIFICATION": (_bool, None),
+    "PASSWORD_RESET_TTL_MINUTES": (_int, 60),
+    "EMAIL_VERIFICATION_TTL_HOURS": (_int, 48),
+    "INVITATION_TTL_HOURS": (_int, 168),
+    # Account mails (reset, verification, invitation) each address may be sent.
+    "ACCOUNT_EMAIL_RATE_LIMIT": (str, "5 per hour"),
+    # The hub's address as users reach it, for links in mails (https://hub.example.com);
+    # empty: the address of the request that caused the mail.
+    "PUBLIC_URL": (str, ""),
     "MAX_CONTENT_LENGTH": (_int, 10 * 1024 * 1024),
     "FLOWER_BASIC_AUTH": (str, None),
     # argon2id's cost for password hashes (argon2-cffi's defaults, RFC 9106's low-memory
@@ -184,9 +196,30 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # Security (hub/security_headers.py): browser origins allowed to call the API
     # and Socket.IO, comma-separated; none by default (the console is same-origin).
     "CORS_ORIGINS": (str, ""),
-    # Engine.IO transports the Socket.IO server accepts; gunicorn.conf.py sets
-    # `websocket` when it runs more than one process (polling needs sticky sessions).
+    # Real-time (hub/realtime_server, the Procfile's `realtime` process).
+    # Engine.IO transports it accepts: long-polling first, then the upgrade to a
+    # WebSocket, is what the default browser client does.
     "SOCKETIO_TRANSPORTS": (str, "websocket,polling"),
+    "REALTIME_HOST": (str, "127.0.0.1"),
+    "REALTIME_PORT": (_int, 5001),
+    # Where browsers connect, as GET /api/v1/realtime tells them: an absolute URL
+    # (https://rt.example.com), "/" for the API's own origin (a load balancer
+    # routes REALTIME_PATH to the real-time processes), or empty for the API
+    # request's own scheme and host name on REALTIME_PORT.
+    "REALTIME_URL": (str, ""),
+    "REALTIME_PATH": (str, "/socket.io"),
+    "REALTIME_AUTH_TIMEOUT": (_float, 10.0),
+    "REALTIME_MAX_SOCKETS_PER_USER": (_int, 100),
+    # 0 = off. Counted per process, by the peer address (REALTIME_TRUSTED_PROXIES).
+    "REALTIME_MAX_CONNECTIONS_PER_IP": (_int, 0),
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses
+    # or networks, * for any); empty: the peer address is the client.
+    "REALTIME_TRUSTED_PROXIES": (str, ""),
+    "REALTIME_MAX_CONNECTIONS": (_int, 20000),
+    "REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET": (_int, 100),
+    "REALTIME_MAX_MESSAGE_BYTES": (_int, 64 * 1024),
+    "REALTIME_RECHECK_SECONDS": (_float, 60.0),
+    "REALTIME_DB_THREADS": (_int, 4),
 }
 
 
@@ -214,6 +247,8 @@ def load_config(overrides: dict[str, Any] | None = None,
         for name, placeholder in DEV_SECRETS.items():
             cfg[name] = cfg.get(name) or placeholder
 
+    if cfg["ACCOUNT_EMAIL_VERIFICATION"] is None:
+        cfg["ACCOUNT_EMAIL_VERIFICATION"] = env == "production"
     cfg.update(_derived(cfg))
     cfg.update(overrides)  # explicit overrides win over derived values too
     return cfg
@@ -243,7 +278,9 @@ def _derived(cfg: dict[str, Any]) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": "/docs/swagger-ui/",  # hub/api/docs.py: packaged, pinned
+        # No spec validator badge: it would send the document's URL to a third party.
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "JSON_SORT_KEYS": False,
     }
 
@@ -317,6 +354,21 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
     transports = [t.strip() for t in cfg["SOCKETIO_TRANSPORTS"].split(",") if t.strip()]
     if not transports or not set(transports) <= {"websocket", "polling"}:
         raise ConfigError("SOCKETIO_TRANSPORTS must list websocket and/or polling, comma-separated")
+    for name in ("REALTIME_AUTH_TIMEOUT", "REALTIME_RECHECK_SECONDS"):
+        if cfg[name] <= 0:
+            raise ConfigError(f"{name} must be a positive number of seconds")
+    for name in ("REALTIME_MAX_SOCKETS_PER_USER", "REALTIME_MAX_CONNECTIONS",
+                 "REALTIME_MAX_SUBSCRIPTIONS_PER_SOCKET", "REALTIME_DB_THREADS",
+                 "REALTIME_MAX_MESSAGE_BYTES", "REALTIME_PORT"):
+        if cfg[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if cfg["REALTIME_MAX_CONNECTIONS_PER_IP"] < 0:
+        raise ConfigError("REALTIME_MAX_CONNECTIONS_PER_IP must be 0 (off) or a positive number")
+    url = cfg["REALTIME_URL"]
+    if url and not (url.startswith("/") or url.startswith(("http://", "https://"))):
+        raise ConfigError("REALTIME_URL must be empty, a path starting with /, or an http(s) URL")
+    if not cfg["REALTIME_PATH"].startswith("/"):
+        raise ConfigError("REALTIME_PATH must start with /")
 
 
 def check_mail_settings(cfg: dict[str, Any]) -> None:

@@ -152,7 +152,9 @@ def _bad_text(value: Any, path: str = "") -> str | None:
 class StrictTextParser(FlaskParser):
     """Refuse text that PostgreSQL cannot store (NUL, lone surrogates) with a 422,
     in any location and at any depth, instead of failing at INSERT time; read JSON
-    bodies with the hub's bounded parser (hub.jsonio)."""
+    bodies with the hub's bounded parser (hub.jsonio); and answer a body in
+    another format where JSON is read with a 415 that says so (webargs would
+    read it as no body and report every required field as missing)."""
 
     def _raw_load_json(self, req):
         # webargs' own, with hub.jsonio.loads instead of json.loads (webargs turns
@@ -160,6 +162,13 @@ class StrictTextParser(FlaskParser):
         from hub import jsonio  # here: hub.errors imports this module
 
         if not is_json_request(req):
+            if req.mimetype or req.content_length or req.headers.get("Transfer-Encoding"):
+                from hub.errors import UnsupportedMediaType
+
+                sent = req.mimetype or "no Content-Type"
+                raise UnsupportedMediaType(
+                    f"Send the body as JSON with 'Content-Type: application/json' (this request "
+                    f"sent {sent}).", details={"content_type": req.mimetype or None})
             return core.missing
         data = req.get_data(cache=True)
         try:

@@ -2,7 +2,7 @@
 
 Routes raise `HubError` subclasses or call `flask_smorest.abort`; routing
 errors, marshmallow validation, JWT failures, rate limits and unhandled
-exceptions all end up here and leave as the error envelope of API.md.
+exceptions all end up here and leave as the error envelope of docs/API.md.
 """
 from __future__ import annotations
 
@@ -92,6 +92,10 @@ class Conflict(HubError):
     status, code = 409, "CONFLICT"
 
 
+class UnsupportedMediaType(HubError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
 class ValidationFailed(HubError):
     status, code = 422, "VALIDATION_ERROR"
 
@@ -168,7 +172,7 @@ def handle_http_exception(error: HTTPException):
     if status == 422 and not message:
         message = "Some fields are not valid; see details.fields."
     if status == 413 and not message:
-        message = "The request body is larger than the limit."
+        message, details = _too_large(details)
     if status == 429:
         retry_after = _retry_after()
         if retry_after is not None:
@@ -176,6 +180,26 @@ def handle_http_exception(error: HTTPException):
         details.setdefault("limit", str(getattr(error, "description", "")))
         message = MESSAGES[429]
     return error_response(status, message, details, headers=headers)
+
+
+def _too_large(details: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """werkzeug's 413 (past MAX_CONTENT_LENGTH, or this request's own limit): say the limit."""
+    from flask import request
+
+    limit = request.max_content_length
+    if limit is None:
+        return "The request body is larger than the limit.", details
+    return (f"The request body is larger than the limit of {format_bytes(limit)} ({limit} bytes).",
+            {**details, "max_bytes": limit})
+
+
+def format_bytes(size: int) -> str:
+    """`10 MiB`, `512 KiB`, `100 bytes`: a limit as people read it."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def _retry_after() -> int | None:

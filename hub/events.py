@@ -4,7 +4,7 @@
 inside the transaction that records it. Listeners (outbound webhooks, email
 notifications, ...) subscribe by event type and usually add jobs to the same
 transaction, so an event and the work it triggers commit together or not at
-all. Event types are the names API.md lists for outbound webhooks.
+all. Event types are the names docs/API.md lists for outbound webhooks.
 """
 from __future__ import annotations
 

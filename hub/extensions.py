@@ -15,7 +15,6 @@ from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_mail import Mail
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
@@ -39,9 +38,6 @@ def _client_ip() -> str:
 
 
 limiter = Limiter(key_func=_client_ip)
-# async_mode is explicit: Flask-SocketIO would silently pick eventlet or
-# gevent if either happened to be installed.
-socketio = SocketIO(async_mode="threading")
 mail = Mail()
 
 

@@ -1,4 +1,4 @@
-"""gunicorn and the hub: its own refusals in the envelope, and a prompt graceful stop.
+"""gunicorn and the hub: its own refusals in the envelope.
 
 What gunicorn answers itself, before a request reaches Flask, is in the hub's envelope.
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import threading
 import uuid
 
 from gunicorn import util
@@ -49,34 +47,3 @@ def write_error(sock, status_int: int, reason: str, mesg: str) -> None:
 def install() -> None:
     """Make gunicorn's own refusals use the envelope (called from gunicorn.conf.py)."""
     util.write_error = write_error
-
-
-def close_sockets_on_term() -> None:
-    """On SIGTERM, close this process's Socket.IO connections, then stop as gunicorn does.
-
-    A gthread worker stops gracefully by waiting for its requests to finish, and
-    an open WebSocket is a request that lasts until the browser leaves: every
-    restart or deploy waited out the whole graceful timeout (30 s) and then cut
-    the sockets with SIGKILL. Closing them at the Engine.IO level at once lets
-    the worker exit within a few seconds; the Socket.IO client sees its transport
-    close and reconnects (to another process or the restarted one) by itself.
-    Called from gunicorn.conf.py's `post_worker_init`, after gunicorn set its handlers.
-    """
-    graceful = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame) -> None:
-        # Not in the handler itself: closing sends on every socket and waits for each.
-        threading.Thread(target=_close_sockets, name="close-sockets", daemon=True).start()
-        if callable(graceful):
-            graceful(signum, frame)
-
-    signal.signal(signal.SIGTERM, on_term)
-
-
-def _close_sockets() -> None:
-    from hub.extensions import socketio
-
-    try:
-        socketio.server.eio.disconnect()  # every client of this process
-    except Exception:  # noqa: BLE001 - the stop goes on; gunicorn's timeout still bounds it
-        log.warning("could not close the Socket.IO connections on stop", exc_info=True)

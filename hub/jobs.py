@@ -50,9 +50,15 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     """
     tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
     jtype = get_job_type(type_name)
-    if jtype is None or not (jtype.creatable or internal):
-        raise ValidationFailed("Unknown job type.",
+    if jtype is None:
+        raise ValidationFailed(f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them.",
                                details={"fields": {"json": {"type": [f"unknown job type {type_name!r}"]}}})
+    if not (jtype.creatable or internal):
+        through = (f"queue it with {jtype.created_through}" if jtype.created_through
+                   else "the hub queues these itself")
+        raise ValidationFailed(f"POST /jobs does not take {type_name!r} jobs: {through}.",
+                               details={"fields": {"json": {"type": [f"not created through POST /jobs; "
+                                                                     f"{through}"]}}})
     errors = jtype.validate(payload)
     if errors:
         raise ValidationFailed("The payload does not match the job type's schema.",

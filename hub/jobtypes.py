@@ -123,6 +123,8 @@ class JobType:
     queue: str = "default"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     creatable: bool = True  # False: only the hub itself creates these (not POST /jobs)
+    # For a type POST /jobs does not take: the endpoint that queues it, which its 422 names.
+    created_through: str | None = None
 
     def validate(self, payload: Any) -> dict[str, list[str]]:
         """Field errors of `payload` against the schema (empty when valid)."""
@@ -148,14 +150,16 @@ def _validator(name: str, schema: dict[str, Any]) -> jsonschema.Draft202012Valid
 
 def job_type(name: str, *, schema: dict[str, Any], description: str = "",
              queue: str = "default", retry: RetryPolicy | None = None,
-             creatable: bool = True) -> Callable[[Handler], Handler]:
+             creatable: bool = True,
+             created_through: str | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of job type `name`."""
     jsonschema.Draft202012Validator.check_schema(schema)
 
     def decorator(handler: Handler) -> Handler:
         _registry[name] = JobType(name=name, handler=handler, schema=schema,
                                   description=description or (handler.__doc__ or "").strip(),
-                                  queue=queue, retry=retry or RetryPolicy(), creatable=creatable)
+                                  queue=queue, retry=retry or RetryPolicy(), creatable=creatable,
+                                  created_through=created_through)
         return handler
 
     return decorator

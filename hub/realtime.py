@@ -1,8 +1,8 @@
-"""Socket.IO rooms and emit helpers (the server's handlers are in hub/api/sockets.py).
+"""Socket.IO rooms and emit helpers (the server is hub/realtime_server, its own process).
 
-Every process (API and workers) emits through
-a write-only client of the Redis message queue, so an event reaches the right
-browser whichever API process holds its socket.
+Every process (API and workers) emits through a write-only client of the
+Redis message queue, so an event reaches the right browser whichever real-time
+process holds its socket.
 
 Rooms: `user:<id>` and `tenant:<id>` on connect, `staff` for hub operators,
 `job:<id>` on `subscribe`. `job.updated` goes to the job's tenant, the job's
@@ -10,14 +10,19 @@ room and staff.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC
 from typing import Any
 
 import socketio as sio_lib
 from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 
-from hub.models import Job
+from hub.extensions import db, redis_client
+from hub.job_schema import dump_job
+from hub.models import Job, Tenant, User
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +50,9 @@ def _iso(value) -> str | None:
 
 
 def job_update_payload(job: Job) -> dict[str, Any]:
-    """The `job.updated` event body (API.md)."""
-    body: dict[str, Any] = {
-        "id": str(job.id), "type": job.type, "status": job.status, "progress": job.progress,
-        "message": job.message, "attempts": job.attempts,
-        "updated_at": _iso(job.updated_at), "request_id": job.request_id,
-    }
-    if job.result is not None:
-        body["result"] = job.result
-    if job.error is not None:
-        body["error"] = job.error
-    return body
+    """The `job.updated` event body: the job exactly as `GET /jobs/{id}` answers it now,
+    with its `version` (docs/API.md, "Real-time"). `job` may be a row read by attribute."""
+    return dump_job(job)
 
 
 def _emitter() -> sio_lib.RedisManager:
@@ -88,3 +85,77 @@ def emit_job_update(job: Job) -> None:
 def notify_tenant(tenant_id: Any, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
     emit(NOTIFICATION, {"kind": kind, "message": message, "data": data or {}},
          [tenant_room(tenant_id)])
+
+
+# --- Ending sockets with the rights they were opened with -----------------
+#
+# The real-time processes (hub/realtime_server) listen on CONTROL_CHANNEL. A
+# revoked token or login family ends the sockets opened with it at once; a
+# change to a user or tenant (deactivation, deletion, role, staff flag, password)
+# makes every socket of theirs be checked again, as a new connection would be.
+# Messages are queued on the database session and sent only once it commits, so
+# a rolled-back change ends nothing; a message lost while Redis is down is made
+# up for by the servers' periodic re-check (REALTIME_RECHECK_SECONDS).
+
+CONTROL_CHANNEL = "hub:realtime:control"
+_PENDING_CONTROL = "hub.realtime_control"
+# Changes to these columns can take rights away from a signed-in user.
+_USER_RIGHTS = ("is_active", "role", "is_staff", "password_hash", "tenant_id")
+
+
+def _queue_control(session: Session, message: dict[str, Any]) -> None:
+    session.info.setdefault(_PENDING_CONTROL, []).append(message)
+
+
+def end_sockets_of_token(payload: dict[str, Any], reason: str) -> None:
+    """After the commit, close the sockets authenticated with this access token."""
+    if payload.get("type", "access") == "access" and payload.get("jti"):
+        _queue_control(db.session, {"op": "revoke", "jti": str(payload["jti"]), "reason": reason})
+
+
+def end_sockets_of_family(family_id: Any, reason: str) -> None:
+    """After the commit, close the sockets of one login (token family)."""
+    _queue_control(db.session, {"op": "revoke", "family": str(family_id), "reason": reason})
+
+
+def recheck_user_sockets(user_id: Any, reason: str) -> None:
+    """After the commit, check the user's sockets again; those no longer allowed close."""
+    _queue_control(db.session, {"op": "recheck", "user_id": str(user_id), "reason": reason})
+
+
+@event.listens_for(Session, "before_flush")
+def _watch_rights(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, User):
+            state = inspect(obj)
+            if obj in session.deleted:
+                reason = "user_deleted"
+            elif any(state.attrs[name].history.has_changes() for name in _USER_RIGHTS):
+                reason = "user_changed"
+            else:
+                continue
+            _queue_control(session, {"op": "recheck", "user_id": str(obj.id), "reason": reason})
+        elif isinstance(obj, Tenant):
+            state = inspect(obj)
+            if obj in session.deleted or state.attrs["is_active"].history.has_changes():
+                _queue_control(session, {"op": "recheck", "tenant_id": str(obj.id),
+                                         "reason": "tenant_changed"})
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_control(session: Session) -> None:
+    messages = session.info.pop(_PENDING_CONTROL, None)
+    if not messages:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for message in messages:
+            pipe.publish(CONTROL_CHANNEL, json.dumps(message))
+        pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - the periodic re-check still ends them
+        log.warning("could not tell the real-time servers to end sockets: %s", exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_control(session: Session) -> None:
+    session.info.pop(_PENDING_CONTROL, None)

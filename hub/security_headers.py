@@ -75,15 +75,17 @@ def init_security_headers(app: Flask) -> None:
 
 
 def socket_origin_check(app: Flask) -> Callable[[str | None, dict], bool]:
-    """Engine.IO's origin check: this host (any scheme, so a TLS proxy in front still
-    matches) or a configured `CORS_ORIGINS` entry; other sites' pages cannot connect.
-    Engine.IO calls it outside any app context, hence the closure."""
+    """Engine.IO's origin check for the realtime server: a page served from this host
+    name (any scheme or port: the console comes from the API's port, and a TLS proxy may
+    sit in front) or from a configured `CORS_ORIGINS` entry; other sites' pages cannot
+    connect. Engine.IO calls it outside any app context, hence the closure."""
     allowed = tuple(parse_origins(app.config.get("CORS_ORIGINS")))
 
     def check(origin: str | None, environ: dict) -> bool:
         if not origin:
             return True  # not a browser: nothing cross-site to guard against
-        if urlsplit(origin).netloc == environ.get("HTTP_HOST"):
+        host = urlsplit("//" + environ.get("HTTP_HOST", "")).hostname
+        if host and urlsplit(origin).hostname == host:
             return True
         return origin.rstrip("/") in allowed
 

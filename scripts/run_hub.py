@@ -5,7 +5,7 @@
 3. Environment for the processes (HUB_ENV, DATABASE_URL, REDIS_URL, ports, PATH).
 4. ``flask --app wsgi db upgrade`` and ``flask --app wsgi hub seed-demo``.
 5. The URLs to open.
-6. ``honcho start -f Procfile`` (web, worker, beat, flower, mail) until Ctrl-C;
+6. ``honcho start -f Procfile`` (web, realtime, worker, beat, flower, mail) until Ctrl-C;
    then the private Redis is stopped and honcho's exit code is returned.
 """
 
@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 DEV_ENV = INSTANCE / "dev.env"
 MAIL_DIR = INSTANCE / "mail"
+# Origins of the usual frontend dev servers (React/Next, Vite, Vue CLI/webpack).
+DEV_CORS_ORIGINS = ",".join(f"http://{host}:{port}" for port in (3000, 5173, 8080)
+                            for host in ("localhost", "127.0.0.1"))
 
 
 def say(message: str) -> None:
@@ -126,10 +129,11 @@ def main() -> int:
         signal.signal(sig, on_signal)
 
     hub_port = os.environ.get("HUB_PORT") or "5000"
+    realtime_port = os.environ.get("REALTIME_PORT") or "5001"
     flower_port = os.environ.get("FLOWER_PORT") or "5555"
     mail_port = os.environ.get("MAIL_CATCHER_PORT") or "1025"
-    for name, port in (("HUB_PORT", hub_port), ("FLOWER_PORT", flower_port),
-                       ("MAIL_CATCHER_PORT", mail_port)):
+    for name, port in (("HUB_PORT", hub_port), ("REALTIME_PORT", realtime_port),
+                       ("FLOWER_PORT", flower_port), ("MAIL_CATCHER_PORT", mail_port)):
         if not port.isdigit():
             raise fail(f"{name} must be a port number, not {port!r}")
         if port_in_use(int(port)):
@@ -168,6 +172,9 @@ def main() -> int:
         env.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'hub.db'}")
         env["REDIS_URL"] = redis_url
         env["HUB_PORT"] = hub_port
+        env["REALTIME_PORT"] = realtime_port
+        # A frontend's dev server on the usual ports may call the API and open sockets.
+        env.setdefault("CORS_ORIGINS", DEV_CORS_ORIGINS)
         env["FLOWER_PORT"] = flower_port
         # Mail goes to the local catcher (Procfile `mail`) unless MAIL_SERVER is set.
         env["MAIL_CATCHER_PORT"] = mail_port
@@ -196,6 +203,11 @@ def main() -> int:
         print(f"    API docs      {base}/docs", flush=True)
         print(f"    OpenAPI       {base}/openapi.json", flush=True)
         print(f"    Health        {base}/health/ready", flush=True)
+        print(f"    Socket.IO     http://127.0.0.1:{realtime_port}/socket.io  "
+              f"(GET {base}/api/v1/realtime says so to clients)", flush=True)
+        print(f"    CORS          {env['CORS_ORIGINS'] or 'none'}  "
+              "(browser origins allowed besides the hub's own; set CORS_ORIGINS to change)",
+              flush=True)
         print(f"    Flower        http://127.0.0.1:{flower_port}/  "
               f"(user {user or '?'}, password {password or '?'})", flush=True)
         if env["MAIL_SERVER"] == "127.0.0.1" and env.get("MAIL_PORT") == mail_port:

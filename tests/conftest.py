@@ -285,31 +285,22 @@ def start_beat(app, base_config, process_logs):
         beat.stop()
 
 
-def _serve(base_config, process_logs):
-    import requests
-    from localservices import free_port
-
-    from tests.processes import start_gunicorn, wait_until
-
-    port = free_port()
-    proc = start_gunicorn(base_config, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-               "gunicorn to serve /health/live", proc=proc.proc)
-    return proc, base
-
-
 @pytest.fixture
 def live_server(app, base_config, process_logs):
-    """The hub under gunicorn, as operators run it; yields its base URL."""
-    proc, base = _serve(base_config, process_logs)
-    yield base
-    proc.stop()
+    """The hub under gunicorn with its realtime process, as operators run them; yields the
+    API's base URL (clients find Socket.IO through GET /api/v1/realtime, as browsers do)."""
+    from tests.processes import WebHub
+
+    web = WebHub(base_config, process_logs)
+    yield web.url
+    web.stop()
 
 
 @pytest.fixture(scope="module")
 def module_live_server(app, base_config, process_logs):
     """Like live_server, shared by a module's tests (tables are still emptied per test)."""
-    proc, base = _serve(base_config, process_logs)
-    yield base
-    proc.stop()
+    from tests.processes import WebHub
+
+    web = WebHub(base_config, process_logs)
+    yield web.url
+    web.stop()

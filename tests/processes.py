@@ -1,4 +1,4 @@
-"""Start and stop the hub's real processes (worker, gunicorn, Flower) in tests."""
+"""Start and stop the hub's real processes (worker, gunicorn, realtime, Flower) in tests."""
 from __future__ import annotations
 
 import json
@@ -90,11 +90,58 @@ def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
 def start_gunicorn(config: dict[str, Any], log_dir: Path, port: int) -> HubProcess:
     # The command of the Procfile and the Dockerfile: settings in gunicorn.conf.py. Only the
     # graceful timeout is shorter, to bound every stop: requests of the tests finish well
-    # within 5 s. (Open WebSockets used to hold a stop for the whole timeout; the hub now
-    # closes them on SIGTERM, tested in tests/e2e/test_web_processes.py.)
+    # within 5 s.
     cmd = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
            "--graceful-timeout", "5", "wsgi:app"]
     return HubProcess("gunicorn", cmd, child_env(config), log_dir)
+
+
+def start_realtime(config: dict[str, Any], log_dir: Path, port: int, **env: str) -> HubProcess:
+    """The Procfile's `realtime` process (Socket.IO) on 127.0.0.1:`port`, serving once it
+    answers its liveness probe."""
+    import requests
+
+    cmd = [sys.executable, "-m", "hub.realtime_server"]
+    proc = HubProcess("realtime", cmd, child_env(config, REALTIME_PORT=str(port), **env), log_dir)
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health/live", timeout=1).ok,
+                   30, "the realtime process to serve /health/live", proc=proc.proc)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
+
+
+class WebHub:
+    """The API (gunicorn) and its realtime process, as the Procfile runs them."""
+
+    def __init__(self, config: dict[str, Any], log_dir: Path) -> None:
+        import requests
+        from localservices import free_port
+
+        port, realtime_port = free_port(), free_port()
+        self.config = {**config, "REALTIME_PORT": realtime_port}
+        self.realtime_url = f"http://127.0.0.1:{realtime_port}"
+        self.realtime = start_realtime(self.config, log_dir, realtime_port)
+        self.gunicorn = start_gunicorn(self.config, log_dir, port)
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: requests.get(self.url + "/health/live", timeout=1).ok, 30,
+                       "gunicorn to serve /health/live", proc=self.gunicorn.proc)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def procs(self) -> list[HubProcess]:
+        return [self.gunicorn, self.realtime]
+
+    def alive(self) -> bool:
+        return all(p.proc.poll() is None for p in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
 
 
 def start_flower(config: dict[str, Any], log_dir: Path, port: int, basic_auth: str) -> HubProcess:

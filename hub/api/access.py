@@ -92,6 +92,15 @@ def auth_required(*, admin: bool = False, allow_api_key: bool = True) -> Callabl
     return decorator
 
 
+# flask-jwt-extended's reasons for a token of the other kind, and what to do instead.
+WRONG_TOKEN_MESSAGES = {
+    "Only refresh tokens are allowed": "This is an access token. POST /auth/refresh takes the "
+                                       "refresh token from login as 'Authorization: Bearer <refresh_token>'.",
+    "Only non-refresh tokens are allowed": "This is a refresh token. Send the access token; use the "
+                                           "refresh token only with POST /auth/refresh.",
+}
+
+
 def _jwt_error(message: str):
     return error_response(401, message)
 
@@ -116,7 +125,8 @@ def register_jwt_callbacks() -> None:
 
     jwt.user_lookup_error_loader(lambda _h, _p: _jwt_error("This account is not active."))
     jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired."))
-    jwt.invalid_token_loader(lambda reason: _jwt_error("The token is not valid."))
+    jwt.invalid_token_loader(
+        lambda reason: _jwt_error(WRONG_TOKEN_MESSAGES.get(reason, "The token is not valid.")))
     jwt.unauthorized_loader(lambda reason: _jwt_error("Authentication is required: send "
                                                       "'Authorization: Bearer <token>'."))
     jwt.revoked_token_loader(lambda _h, _p: _jwt_error("The token has been revoked."))

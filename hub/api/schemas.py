@@ -1,29 +1,11 @@
 """Schemas shared by several resources."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
 
+from hub.fields import UTCDateTimeField
 from hub.models import ROLES
 from hub.services import passwords
-
-
-class UTCDateTimeField(ma.fields.DateTime):
-    """ISO 8601 in UTC with a `Z`, as API.md asks; accepts any offset on input."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
-        result = super()._deserialize(value, attr, data, **kwargs)
-        if result.tzinfo is None:
-            raise self.make_error("invalid", input=value, obj_type="datetime with a time zone")
-        return result.astimezone(UTC)
 
 
 def password_field(**kwargs) -> ma.fields.String:

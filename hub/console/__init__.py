@@ -7,7 +7,7 @@ API does not say is where Flower is, which `GET /console/config` tells staff.
 
 Every response of this blueprint carries a strict Content-Security-Policy:
 scripts, styles, images and connections from this origin only (plus the
-WebSocket to this origin, and blob: images: file thumbnails are fetched with
+realtime server's origin, and blob: images: file thumbnails are fetched with
 the token and shown from a blob: URL), no inline code, no framing.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request, send_from_dir
 from werkzeug.wrappers import Response
 
 from hub.api.access import auth_required, current_principal
+from hub.api.realtime.routes import realtime_url
 from hub.config import ConfigError
 from hub.envelope import set_message, success_body
 from hub.extensions import limiter
@@ -38,13 +39,22 @@ limiter.exempt(bp)
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
+def _origins(scheme: str, netloc: str) -> list[str]:
+    """The http(s) and ws(s) sources of one host, if its name is a plain host[:port]."""
+    if not _SAFE_HOST.match(netloc):
+        return []
+    secure = scheme == "https"
+    return [f"{'https' if secure else 'http'}://{netloc}", f"{'wss' if secure else 'ws'}://{netloc}"]
+
+
 def content_security_policy() -> str:
-    """The console's CSP: only this origin, and the WebSocket to this origin."""
+    """The console's CSP: only this origin, and the realtime server (GET /api/v1/realtime)."""
     connect = ["'self'"]
-    host = request.host
-    if _SAFE_HOST.match(host):
-        # Older browsers do not let 'self' match ws(s):// (CSP Level 2), so name it.
-        connect.append(f"{'wss' if request.scheme == 'https' else 'ws'}://{host}")
+    # Older browsers do not let 'self' match ws(s):// (CSP Level 2), so name it.
+    connect += _origins(request.scheme, request.host)[1:]
+    realtime = urlsplit(realtime_url())
+    if realtime.scheme in ("http", "https"):
+        connect += _origins(realtime.scheme, realtime.netloc)
     return "; ".join((
         "default-src 'none'",
         "script-src 'self'",

@@ -36,9 +36,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from hub.version import VERSION
+
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
-USER_AGENT = "integration-hub/1"
+USER_AGENT = f"integration-hub/{VERSION}"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -236,7 +238,7 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
     """
     started = time.monotonic()
     deadline = started + timeout
-    sent_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+    sent_headers = _with_defaults(headers or {})
     current, verb, payload = url, method.upper(), body
     for hop in range(max_redirects + 1):
         target = parse_url(current)
@@ -259,6 +261,15 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
                                 truncated=truncated, url=current,
                                 duration_ms=round((time.monotonic() - started) * 1000, 1))
     raise AssertionError("unreachable")  # the loop returns on its last hop
+
+
+def _with_defaults(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caller's headers plus the defaults it did not set. Names are matched without
+    regard to case: a caller's `user-agent` replaces the default rather than joining it
+    (two User-Agent headers)."""
+    given = {name.lower() for name in headers}
+    defaults = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    return {**{k: v for k, v in defaults.items() if k.lower() not in given}, **headers}
 
 
 def _send(method: str, target: Target, addresses: list[IPAddress], headers: Mapping[str, str],

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate."""
+from hub.models.account_token import AccountToken
 from hub.models.audit import AuditEvent
 from hub.models.base import utcnow
 from hub.models.email import EmailDailyUsage
@@ -17,7 +18,7 @@ __all__ = [
     "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
     "FILE_STATUSES", "File",
 ]
-__all__ += ["EmailDailyUsage"]
+__all__ += ["EmailDailyUsage", "AccountToken"]
 from hub.models.connection import CONNECTION_STATUSES, Connection, SyncRecord  # noqa: E402
 
 __all__ += ["CONNECTION_STATUSES", "Connection", "SyncRecord"]

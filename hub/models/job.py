@@ -30,6 +30,9 @@ class Job(IdMixin, TimestampMixin, Model):
         sa.Index("ix_jobs_tenant_in_flight", "tenant_id",
                  postgresql_where=sa.text(IN_FLIGHT_SQL), sqlite_where=sa.text(IN_FLIGHT_SQL)),
     )
+    # A flush reads the new version back in its UPDATE (RETURNING), so a payload
+    # built right after needs no second query.
+    __mapper_args__ = {"eager_defaults": True}
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
@@ -59,6 +62,12 @@ class Job(IdMixin, TimestampMixin, Model):
     # Opt-in: email the creator when the job finishes (succeeded or failed).
     notify: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
                                          server_default=sa.false())
+    # Grows by one in the same statement as every write of the row (ORM flush or
+    # Core UPDATE alike), under the row's lock, so it orders the job's states
+    # across processes where clocks (updated_at) cannot. Clients drop a
+    # job.updated whose version is not above the one they hold.
+    version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=1, server_default="1",
+                                         onupdate=sa.text("version + 1"))
 
 
 class JobEvent(Model):

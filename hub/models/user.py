@@ -27,6 +27,9 @@ class User(IdMixin, TimestampMixin, Model):
     is_staff: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the user proved they receive mail at `email` (a verification link, a password
+    # reset or an invitation); with ACCOUNT_EMAIL_VERIFICATION on, login waits for it.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")
 

@@ -50,6 +50,7 @@ def _schema(required: dict[str, dict], optional: dict[str, dict] | None = None) 
 
 
 NAME = _text("How to address the recipient, e.g. their first name.")
+_HOURS = {"type": "integer", "minimum": 1, "maximum": 720, "description": "How long the link works."}
 TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in (
     EmailTemplate("welcome", "Sent to a new tenant's owner when they sign up.", _schema(
         {"name": NAME, "tenant_name": _text("The organisation's name in the hub."),
@@ -59,6 +60,17 @@ TEMPLATES: dict[str, EmailTemplate] = {t.name: t for t in (
         {"name": NAME, "reset_url": _url("The one-time link that resets the password."),
          "expires_minutes": {"type": "integer", "minimum": 1, "maximum": 10080,
                              "description": "How long the link works."}}), system=True),
+    EmailTemplate("email_verification", "A link that confirms a new account's email address.",
+                  _schema({"name": NAME, "verify_url": _url("The one-time confirmation link."),
+                           "expires_hours": _HOURS}), system=True),
+    EmailTemplate("invitation", "An admin's invitation to join their tenant.", _schema(
+        {"inviter_name": _text("Who invited them."), "tenant_name": _text("The organisation."),
+         "role": _text("The role they join with.", 20),
+         "accept_url": _url("The one-time link that accepts the invitation."),
+         "expires_hours": _HOURS}), system=True),
+    EmailTemplate("account_exists", "Sent instead of a sign-up's confirmation when the address "
+                  "already has an account.", _schema(
+                      {"name": NAME, "login_url": _url("Where to log in.")}), system=True),
     EmailTemplate("job_succeeded", "A job the user asked to be notified about succeeded.", _schema(
         {"name": NAME, "job_id": _text("The job's id.", 64), "job_type": _text("e.g. file.process.", 64)},
         {"job_url": _url("Where to see the job.")})),

@@ -52,6 +52,7 @@ _READ_FROM, _READ_TO = 5, 90
 
 
 @job_type("file.process", schema=SCHEMA, queue="files", retry=POLICY, creatable=False,
+          created_through="POST /api/v1/files",
           description="Sniff an uploaded file's real type, hash it, and look inside: image "
                       "dimensions and thumbnail, CSV rows against the declared schema.")
 def process_file(ctx: JobContext) -> dict[str, Any]:

@@ -57,6 +57,7 @@ def http_client(config: Any) -> HttpClient:
 
 
 @job_type(SYNC_JOB, schema=SCHEMA, queue="sync", retry=POLICY, creatable=False,
+          created_through="POST /api/v1/connections/{connection_id}/sync",
           description="Sync one connection (internal: POST /connections/{id}/sync and schedules).")
 def run_sync(ctx: JobContext) -> dict[str, Any]:
     connection_id = uuid.UUID(ctx.payload["connection_id"])

@@ -20,6 +20,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from hub import realtime
 from hub.errors import Unauthorized
 from hub.extensions import db, redis_client
 from hub.models import RefreshToken, RevokedToken, TokenFamily, User, utcnow
@@ -95,6 +96,7 @@ def rotate_refresh_token(payload: dict[str, Any], user: User) -> dict[str, Any]:
 def revoke_family(family: TokenFamily, reason: str) -> None:
     family.revoked_at = utcnow()
     family.revoked_reason = reason
+    realtime.end_sockets_of_family(family.id, reason)
     ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     _blocklist_set(_family_key(str(family.id)), int(ttl.total_seconds()))
 
@@ -145,6 +147,7 @@ def revoke_token(payload: dict[str, Any]) -> None:
     ttl = int(payload["exp"] - utcnow().timestamp()) + 1
     if ttl > 0:
         _blocklist_set(_jti_key(jti), ttl)
+    realtime.end_sockets_of_token(payload, "token_revoked")
 
 
 def _blocklist_set(key: str, ttl: int) -> None:

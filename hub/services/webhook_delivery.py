@@ -26,6 +26,7 @@ from hub.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, ut
 from hub.realtime import notify_tenant
 from hub.services import audit, encryption
 from hub.services.webhooks import DELIVER_JOB, allow_private, signing_secrets
+from hub.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ SPEC_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 MAX_RETRY_AFTER = 24 * 3600.0     # a peer cannot park a delivery for longer than this per wait
 RESPONSE_BYTES_READ = 2048
 RESPONSE_BODY_KEPT = 1000          # characters of the response body in the delivery log
-USER_AGENT = "integration-hub-webhooks/1"
+USER_AGENT = f"integration-hub-webhooks/{VERSION}"
 
 SCHEMA = {
     "type": "object",

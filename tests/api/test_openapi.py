@@ -1,6 +1,8 @@
 """The OpenAPI document: every operation, its schemas, errors and security."""
 from __future__ import annotations
 
+from tests.helpers import assert_error
+
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
@@ -50,10 +52,20 @@ def test_protected_operations_declare_security_and_401(client):
     assert "security" not in login and "429" in login["responses"]
 
 
-def test_swagger_ui_is_served(client):
+def test_swagger_ui_is_served_with_its_files_from_the_hub(client):
     resp = client.get("/docs")
     assert resp.status_code == 200
-    assert "swagger" in resp.get_data(as_text=True).lower()
+    html = resp.get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html  # nothing from another site
+    for name in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+        assert f'"/docs/swagger-ui/{name}"' in html
+        asset = client.get(f"/docs/swagger-ui/{name}")
+        assert asset.status_code == 200 and len(asset.data) > 1000
+        assert asset.mimetype in ("text/css", "text/javascript", "application/javascript")
+    version = client.get("/docs/swagger-ui/VERSION").get_data(as_text=True)
+    assert version.startswith("v5.")  # Swagger UI 5 reads OpenAPI 3.1
+    assert "Apache License" in client.get("/docs/swagger-ui/LICENSE").get_data(as_text=True)
+    assert_error(client.get("/docs/swagger-ui/index.html"), 404, "NOT_FOUND")
 
 
 def test_every_reference_in_the_document_resolves(client):

@@ -1,8 +1,9 @@
 """Fixtures for the console's browser tests: Debian's Chromium through Playwright,
-a real hub under gunicorn and a real worker, shared by the modules of this package.
+a real hub (gunicorn and its realtime process) and a real worker, shared by the
+modules of this package.
 
 The browser is the distribution's (/usr/bin/chromium, installed by `make test`
-through scripts/localservices.py); Playwright never downloads one. gunicorn
+through scripts/localservices.py); Playwright never downloads one. The hub
 and the worker are the same processes as the `live_server` and `start_ready_worker`
 fixtures start. They run while consecutive modules ask for the same settings
 (`console_config`), so each test costs seconds; a module with settings of its own
@@ -22,11 +23,10 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from localservices import free_port
 from playwright.sync_api import expect
 
 from tests.helpers import PASSWORD
-from tests.processes import ROOT, HubProcess, start_gunicorn, start_ready_worker, wait_until
+from tests.processes import ROOT, HubProcess, WebHub, start_ready_worker
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -55,14 +55,14 @@ def console_config(base_config: dict[str, Any]) -> dict[str, Any]:
 
 
 class ConsoleStack:
-    """gunicorn and a worker of one set of settings, started when first asked for."""
+    """The API with its realtime process, and a worker, of one set of settings, started
+    when first asked for."""
 
     def __init__(self, celery_app: Any, process_logs: Path) -> None:
         self.celery_app = celery_app
         self.process_logs = process_logs
         self.config: dict[str, Any] | None = None
-        self.gunicorn: HubProcess | None = None
-        self.url = ""
+        self.web: WebHub | None = None
         self.worker: HubProcess | None = None
 
     def _use(self, config: dict[str, Any]) -> None:
@@ -70,26 +70,18 @@ class ConsoleStack:
         if config != self.config:
             self.stop()
             self.config = config
-        for name in ("gunicorn", "worker"):
-            proc = getattr(self, name)
-            if proc is not None and proc.proc.poll() is not None:
-                proc.stop()
-                setattr(self, name, None)
+        if self.web is not None and not self.web.alive():
+            self.web.stop()
+            self.web = None
+        if self.worker is not None and self.worker.proc.poll() is not None:
+            self.worker.stop()
+            self.worker = None
 
     def hub_url(self, config: dict[str, Any]) -> str:
         self._use(config)
-        if self.gunicorn is None:
-            port = free_port()
-            proc = start_gunicorn(config, self.process_logs, port)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30,
-                           "gunicorn to serve /health/live", proc=proc.proc)
-            except BaseException:
-                proc.stop()
-                raise
-            self.gunicorn, self.url = proc, base
-        return self.url
+        if self.web is None:
+            self.web = WebHub(config, self.process_logs)
+        return self.web.url
 
     def ready_worker(self, config: dict[str, Any]) -> HubProcess:
         self._use(config)
@@ -98,10 +90,11 @@ class ConsoleStack:
         return self.worker
 
     def stop(self) -> None:
-        for proc in (self.gunicorn, self.worker):
-            if proc is not None:
-                proc.stop()
-        self.config, self.gunicorn, self.url, self.worker = None, None, "", None
+        if self.web is not None:
+            self.web.stop()
+        if self.worker is not None:
+            self.worker.stop()
+        self.config, self.web, self.worker = None, None, None
 
 
 @pytest.fixture(scope="package")
@@ -115,7 +108,8 @@ def console_stack(app, process_logs: Path) -> Iterator[ConsoleStack]:
 
 @pytest.fixture(scope="module")
 def hub_url(console_stack: ConsoleStack, console_config: dict[str, Any]) -> str:
-    """The hub under gunicorn (HTTP + Socket.IO) with this module's settings."""
+    """The hub (gunicorn for HTTP, the realtime process for Socket.IO) with this module's
+    settings."""
     return console_stack.hub_url(console_config)
 
 

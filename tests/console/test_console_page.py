@@ -32,7 +32,9 @@ def test_console_page_is_served_with_a_strict_csp(client):
     csp = csp_directives(resp.headers["Content-Security-Policy"])
     assert csp["default-src"] == ["'none'"]
     assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"]
-    assert csp["connect-src"] == ["'self'", "ws://localhost"]  # the test client's host
+    # The test client's host, and the realtime server on REALTIME_PORT of the same host.
+    assert csp["connect-src"] == ["'self'", "ws://localhost", "http://localhost:5001",
+                                  "ws://localhost:5001"]
     assert csp["frame-ancestors"] == ["'none'"] and csp["base-uri"] == ["'none'"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["X-Frame-Options"] == "DENY"
@@ -40,12 +42,21 @@ def test_console_page_is_served_with_a_strict_csp(client):
     assert client.get("/console/").status_code == 200
 
 
-def test_csp_names_the_websocket_of_the_requested_host_only_when_it_is_a_plain_host(client):
+def test_csp_names_the_websocket_of_the_requested_host_only_when_it_is_a_plain_host(app, client):
     https = client.get("/console", base_url="https://hub.example.com:8443")
     assert "wss://hub.example.com:8443" in https.headers["Content-Security-Policy"]
     forged = client.get("/console", headers={"Host": "evil.test; script-src *"})
     connect = csp_directives(forged.headers["Content-Security-Policy"])["connect-src"]
-    assert connect == ["'self'"]
+    assert connect[0] == "'self'" and not any("evil" in c for c in connect)
+    assert "script-src *" not in forged.headers["Content-Security-Policy"]
+    # A realtime server elsewhere (REALTIME_URL) is named as configured.
+    app.config["REALTIME_URL"] = "https://rt.example.com"
+    try:
+        other = client.get("/console", base_url="https://hub.example.com")
+    finally:
+        app.config["REALTIME_URL"] = ""
+    connect = csp_directives(other.headers["Content-Security-Policy"])["connect-src"]
+    assert "https://rt.example.com" in connect and "wss://rt.example.com" in connect
 
 
 def test_static_files_and_the_vendored_socketio_client_are_served(client):

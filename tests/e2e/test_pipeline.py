@@ -113,6 +113,35 @@ def test_retries_with_growing_delays_then_success(users, start_worker):
     assert [u["status"] for u in sock.job_updates(job_id)].count("retrying") == 2
 
 
+def test_every_job_update_is_the_job_as_get_returns_it_and_versions_order_them(users, start_worker):
+    start_worker()
+    api, sock = users()
+    job_id = api.submit({"seconds": 0.3, "fail_times": 1})
+    sock.wait_for_status(job_id, "succeeded", timeout=40)
+    job = api.job(job_id)
+    updates = sock.job_updates(job_id)
+    # Each event has every field a read has; none is left out because it is null.
+    assert all(set(u) == set(job) for u in updates)
+    versions = [u["version"] for u in updates]
+    assert len(set(versions)) == len(versions)
+    newest = max(updates, key=lambda u: u["version"])
+    # A client merging events ends where a reload would: the failure's error is gone.
+    assert newest == job
+    assert newest["status"] == "succeeded" and newest["error"] is None
+    assert newest["finished_at"] is not None and newest["next_attempt_at"] is None
+    retrying = [u for u in updates if u["status"] == "retrying"]
+    assert retrying and retrying[0]["error"]["code"] == "DEMO_FAILURE"
+    assert retrying[0]["finished_at"] is None and retrying[0]["next_attempt_at"] is not None
+    # In version order the job never goes back to an earlier phase.
+    in_order = [u["status"] for u in sorted(updates, key=lambda u: u["version"])]
+    assert in_order[0] == "queued" and in_order[-1] == "succeeded"
+    assert [ORDER[s] for s in in_order if s != "retrying"] == sorted(
+        ORDER[s] for s in in_order if s != "retrying")
+    # Subscribing answers the same object, at the version a read gives.
+    ack = sock.call("subscribe", {"job_id": job_id})
+    assert ack == {"ok": True, "job": job}
+
+
 def test_exhausted_job_fails_then_manual_retry_succeeds(users, start_worker):
     start_worker()
     api, sock = users()

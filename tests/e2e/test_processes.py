@@ -1,4 +1,5 @@
-"""The entry points as operators run them: gunicorn serving HTTP and Socket.IO, Flower."""
+"""The entry points as operators run them: gunicorn serving HTTP, the realtime process
+serving Socket.IO, Flower."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from localservices import free_port
 
 from tests.helpers import PASSWORD
 from tests.processes import start_flower, wait_until
+from tests.socket_client import connect
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +26,16 @@ def _register(base: str) -> dict:
     return resp.json()["data"]
 
 
-def test_gunicorn_serves_api_and_authenticated_socketio(server):
+def test_gunicorn_serves_the_api_and_the_realtime_process_authenticated_socketio(server):
     data = _register(server)
     me = requests.get(server + "/api/v1/auth/me", timeout=5,
                       headers={"Authorization": f"Bearer {data['access_token']}"})
     assert me.status_code == 200 and me.headers["X-Request-ID"]
     assert requests.get(server + "/openapi.json", timeout=5).json()["info"]["version"] == "v1"
 
-    sio = socketio.Client(reconnection=False)
-    sio.connect(server, auth={"token": data["access_token"]}, transports=["websocket"],
-                wait_timeout=10)
+    # gunicorn no longer answers Socket.IO at all: it has its own process.
+    assert requests.get(server + "/socket.io/?EIO=4&transport=polling", timeout=5).status_code == 404
+    sio = connect(server, data["access_token"])
     try:
         assert sio.connected
     finally:
@@ -42,18 +44,14 @@ def test_gunicorn_serves_api_and_authenticated_socketio(server):
 
 @pytest.mark.parametrize("auth", [None, {"token": "not-a-jwt"}, {"token": ""}, {}])
 def test_socket_without_a_valid_token_is_refused(server, auth):
-    sio = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        sio.connect(server, auth=auth, transports=["websocket"], wait_timeout=10)
-    assert not sio.connected
+        connect(server, auth)
 
 
 def test_socket_with_a_refresh_token_is_refused(server):
     data = _register(server)
-    sio = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        sio.connect(server, auth={"token": data["refresh_token"]}, transports=["websocket"],
-                    wait_timeout=10)
+        connect(server, data["refresh_token"])
 
 
 def test_flower_requires_its_basic_auth_and_sees_the_worker_and_its_tasks(

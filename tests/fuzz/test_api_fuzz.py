@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
 from hub import create_app
+from tests.processes import WebHub
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "10"))
 # 503 is a documented answer here: /health/ready while no worker runs (none does).
@@ -61,17 +62,17 @@ schema.config.generation.update(allow_x00=False)
 
 @pytest.fixture(scope="module")
 def module_live_server(app, base_config, process_logs):
-    """The hub under gunicorn with Stripe pointed at the payments tests' fake server."""
-    from tests.conftest import _serve
+    """The hub (gunicorn and its realtime process) with Stripe pointed at the payments
+    tests' fake server."""
     from tests.payments.conftest import WEBHOOK_SECRET
     from tests.payments.fake_stripe import FakeStripe
 
     with FakeStripe() as fake:
         stripe = {"STRIPE_API_KEY": fake.api_key, "STRIPE_API_BASE": fake.url,
                   "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_MAX_NETWORK_RETRIES": 0}
-        proc, base = _serve({**base_config, **stripe}, process_logs)
-        yield base
-        proc.stop()
+        web = WebHub({**base_config, **stripe}, process_logs)
+        yield web.url
+        web.stop()
 
 
 @pytest.fixture

@@ -76,6 +76,8 @@ def build_tenant(app, register, add_user) -> Tenant:
     key = _data(owner.post("/api/v1/api-keys", json={"name": "ci", "role": "admin"}), 201)
     ids["api_key"], tenant.secrets["api_key"] = key["id"], key["key"]
     ids["job"] = _data(owner.post("/api/v1/jobs", json=DEMO_JOB), 202)["id"]
+    ids["invitation"] = _data(owner.post("/api/v1/invitations", json={
+        "email": f"invitee-{uuid.uuid4().hex[:8]}@example.com"}), 201)["id"]
     failed = _data(owner.post("/api/v1/jobs", json=DEMO_JOB), 202)["id"]
     _data(owner.post(f"/api/v1/jobs/{failed}/cancel"), 200)
     ids["finished_job"] = failed

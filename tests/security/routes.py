@@ -13,6 +13,7 @@ BOLA: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("PATCH", "/api/v1/users/{user_id}"): ("user", {"name": "Pwned"}),
     ("DELETE", "/api/v1/users/{user_id}"): ("user", None),
     ("DELETE", "/api/v1/api-keys/{key_id}"): ("api_key", None),
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): ("invitation", None),
     ("GET", "/api/v1/jobs/{job_id}"): ("job", None),
     ("GET", "/api/v1/jobs/{job_id}/events"): ("job", None),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): ("job", None),
@@ -68,6 +69,7 @@ READ_BACK = {
 # admin-only; every other operation that documents a 403 must refuse a member.
 MEMBER_ALLOWED_WITH_403: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/register"),  # its 403 is "sign-up disabled", not a role check
+    ("POST", "/api/v1/auth/login"),  # its 403 is "confirm your email first", not a role check
     ("PUT", "/api/v1/files/{file_id}/content"),  # its 403 is a bad signed URL, not a role check
 }
 
@@ -79,6 +81,13 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/auth/refresh"): None,  # routine token rotation; reuse is logged as a warning
     ("POST", "/api/v1/auth/logout"): "user.logout",
     ("POST", "/api/v1/auth/password"): "user.password_changed",
+    ("POST", "/api/v1/auth/password-reset"): "user.password_reset_requested",
+    ("POST", "/api/v1/auth/password-reset/confirm"): "user.password_reset",
+    ("POST", "/api/v1/auth/verify-email/resend"): "user.verification_resent",
+    ("POST", "/api/v1/auth/verify-email"): "user.email_verified",
+    ("POST", "/api/v1/invitations"): "invitation.created",
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): "invitation.revoked",
+    ("POST", "/api/v1/invitations/accept"): "invitation.accepted",
     ("POST", "/api/v1/users"): "user.created",
     ("PATCH", "/api/v1/users/{user_id}"): "user.updated",
     ("DELETE", "/api/v1/users/{user_id}"): "user.deleted",

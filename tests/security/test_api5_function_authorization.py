@@ -17,7 +17,8 @@ BODIES = {
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
 IDS = {"user_id": "user", "key_id": "api_key", "job_id": "job", "endpoint_id": "endpoint",
-       "delivery_id": "delivery", "file_id": "file", "link_id": "stripe_link", "connection_id": "connection"}
+       "delivery_id": "delivery", "file_id": "file", "link_id": "stripe_link", "connection_id": "connection",
+       "invitation_id": "invitation"}
 
 
 def _admin_operations(openapi):

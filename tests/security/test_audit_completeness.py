@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from hub.extensions import db
-from hub.models import AuditEvent
+from hub.models import AuditEvent, Job
 from tests.helpers import PASSWORD
 from tests.payments.conftest import event_body, sign
 from tests.security.conftest import HOOK_URL, SOURCE_URL, operations
@@ -46,6 +46,8 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("PATCH", "/api/v1/users/{user_id}"): ("user", {"name": "Renamed"}),
     ("DELETE", "/api/v1/users/{user_id}"): ("user", None),
     ("POST", "/api/v1/api-keys"): ("created", {"name": "k"}),
+    ("POST", "/api/v1/invitations"): ("created", lambda: {"email": _new_email()}),
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): ("invitation", None),
     ("DELETE", "/api/v1/api-keys/{key_id}"): ("api_key", None),
     ("POST", "/api/v1/jobs"): ("created", {"type": "demo.sleep", "payload": {"seconds": 0}}),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): ("job", None),
@@ -94,11 +96,49 @@ CALLS = {
         _local(t.secrets["upload_url"]), data=b"world\n", content_type="text/plain"),
         t.owner.user["id"], t.ids["pending_file"]),
     ("POST", "/api/v1/webhooks/stripe"): lambda t, c: (_stripe_event(c), None, None),
+    ("POST", "/api/v1/auth/password-reset"): lambda t, c: (c.post(
+        "/api/v1/auth/password-reset", json={"email": t.member.email}),
+        t.member.user["id"], t.member.user["id"]),
+    ("POST", "/api/v1/auth/password-reset/confirm"): lambda t, c: (c.post(
+        "/api/v1/auth/password-reset/confirm", json={
+            "token": _mailed_token(c, "/api/v1/auth/password-reset", t.member.email, "reset_url"),
+            "password": "another horse, battery and staple"}), t.member.user["id"], t.member.user["id"]),
+    # The owner signed up with verification off: their address is not confirmed yet.
+    ("POST", "/api/v1/auth/verify-email/resend"): lambda t, c: (c.post(
+        "/api/v1/auth/verify-email/resend", json={"email": t.owner.email}),
+        t.owner.user["id"], t.owner.user["id"]),
+    ("POST", "/api/v1/auth/verify-email"): lambda t, c: (c.post("/api/v1/auth/verify-email", json={
+        "token": _mailed_token(c, "/api/v1/auth/verify-email/resend", t.owner.email, "verify_url")}),
+        t.owner.user["id"], t.owner.user["id"]),
+    ("POST", "/api/v1/invitations/accept"): lambda t, c: (c.post("/api/v1/invitations/accept", json={
+        "token": _invitation_token(c, t), "name": "Ivy", "password": "another horse, battery and staple"}),
+        "new", None),
     ("POST", "/api/v1/payments/stripe-links"): lambda t, c: (t.owner.post(
         "/api/v1/payments/stripe-links", json={"kind": "customer", "stripe_id": _proven_customer(c, t)}),
         t.owner.user["id"], "created"),
     **{(m, p): _by_owner(m, p, obj, body) for (m, p), (obj, body) in BY_OWNER.items()},
 }
+
+
+def _mailed_token(client, ask: str, email: str, link: str) -> str:
+    """Ask the hub to mail a link to `email`, and take its token from the queued mail."""
+    assert client.post(ask, json={"email": email}).status_code == 202
+    with client.application.app_context():
+        mail = db.session.scalars(select(Job).where(Job.type == "email.send")
+                                  .order_by(Job.created_at.desc())).first()
+        url = mail.payload["context"][link]
+    assert email in mail.payload["to"]
+    return url.rsplit("token=", 1)[1]
+
+
+def _invitation_token(client, t) -> str:
+    email = _new_email()
+    assert t.owner.post("/api/v1/invitations", json={"email": email}).status_code == 201
+    with client.application.app_context():
+        mail = db.session.scalars(select(Job).where(Job.type == "email.send")
+                                  .order_by(Job.created_at.desc())).first()
+        assert email in mail.payload["to"]
+        return mail.payload["context"]["accept_url"].rsplit("token=", 1)[1]
 
 
 def _proven_customer(client, t) -> str:

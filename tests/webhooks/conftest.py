@@ -31,6 +31,11 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    # Every header line as sent, repeats included (`headers` keeps one per name).
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for k, v in self.header_lines if k.lower() == name.lower()]
 
 
 class Receiver:
@@ -54,7 +59,7 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 record = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  body)
+                                  body, header_lines=list(self.headers.items()))
                 with receiver._lock:
                     receiver.received.append(record)
                     answer = receiver._next_answer(self.path)

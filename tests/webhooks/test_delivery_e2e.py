@@ -6,8 +6,10 @@ retry parked in the database and sent again by beat's relay.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
+from importlib.metadata import version
 
 import pytest
 from sqlalchemy import func, select
@@ -51,6 +53,9 @@ def test_finished_job_sends_one_signed_job_succeeded_to_subscribed_endpoints_onl
     assert payload["data"]["id"] == job_id and payload["data"]["status"] == "succeeded"
     assert payload["data"]["result"] == {"slept": 0, "attempt": 1}
     assert request.headers["content-type"] == "application/json"
+    # One User-Agent, naming the hub's webhooks and its version.
+    assert request.header_values("User-Agent") == [f"integration-hub-webhooks/{version('integration-hub')}"]
+    assert re.fullmatch(r"integration-hub-webhooks/\d+\.\d+\.\d+", request.headers["user-agent"])
     # The correlation id of the request that created the job reaches the receiver.
     assert request.headers["x-request-id"] == "corr-hook-1"
 

@@ -22,7 +22,7 @@ from hub.api.auth.schemas import (
 from hub.envelope import HubBlueprint, set_message
 from hub.errors import BadRequest, Forbidden, HubError
 from hub.extensions import db, limiter
-from hub.services import accounts, audit, tokens
+from hub.services import account_lifecycle, accounts, audit, tokens
 
 blp = HubBlueprint("auth", __name__, url_prefix="/auth",
                    description="Sign-up, login and token lifecycle.")
@@ -46,6 +46,11 @@ def _login_email() -> str:
     return accounts.normalize_email(email)[:320] if isinstance(email, str) else ""
 
 
+def public_base_url() -> str:
+    """PUBLIC_URL, or the address this request reached the hub at: where mailed links point."""
+    return current_app.config["PUBLIC_URL"] or request.host_url
+
+
 def _login_account_key() -> str:
     return "login-account:" + _login_email()
 
@@ -61,12 +66,22 @@ def _failed(response) -> bool:
 @blp.route("/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, RegisterResultSchema)
+@blp.alt_response(202, schema=RegisterResultSchema, description=(
+    "With ACCOUNT_EMAIL_VERIFICATION on (the default in production): `{verification_required: "
+    "true}` and nothing else, for a new address and a taken one alike. The address gets a link "
+    "(POST /auth/verify-email), or a note that it already has an account."))
 @blp.alt_response(403, response="FORBIDDEN", description="Sign-up is disabled.")
-@blp.alt_response(409, response="CONFLICT", description="The email is taken.")
+@blp.alt_response(409, response="CONFLICT",
+                  description="The email is taken (only with verification off).")
 def register(data):
-    """Create a tenant and its owner, and log the owner in."""
+    """Create a tenant and its owner, and log the owner in (or mail a confirmation link)."""
     if not current_app.config["ALLOW_SIGNUP"]:
         raise Forbidden("Sign-up is disabled on this hub.")
+    if current_app.config["ACCOUNT_EMAIL_VERIFICATION"]:
+        account_lifecycle.register_unverified(data["tenant_name"], data["name"], data["email"],
+                                              data["password"], public_base_url())
+        set_message("Check your email: we have sent a link to finish signing up.")
+        return {"verification_required": True}, 202
     user = accounts.register(data["tenant_name"], data["name"], data["email"], data["password"])
     pair = tokens.issue_tokens(user)
     db.session.commit()
@@ -83,10 +98,13 @@ def register(data):
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, response="UNAUTHORIZED", description="Wrong email or password.")
+@blp.alt_response(403, response="FORBIDDEN",
+                  description="The account's email address is not confirmed yet.")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many attempts.")
 def login(data):
     """Exchange email and password for an access and a refresh token."""
     user = accounts.authenticate(data["email"], data["password"])
+    account_lifecycle.require_verified(user)
     pair = tokens.issue_tokens(user)
     audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
     db.session.commit()

@@ -54,6 +54,8 @@ class LoginResultSchema(TokenPairSchema):
 
 class RegisterResultSchema(LoginResultSchema):
     tenant = ma.fields.Nested(TenantSchema)
+    verification_required = ma.fields.Boolean(metadata={
+        "description": "True (and no tokens) when the address must be confirmed first."})
 
 
 class MeSchema(ma.Schema):

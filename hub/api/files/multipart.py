@@ -46,9 +46,16 @@ class UploadForm:
 
     def finish(self) -> None:
         """The rest of the body must hold no other part."""
-        if self.reader.next_part() is not None:
-            raise ValidationFailed("Send one file per request, after the form fields.",
-                                   details={"fields": {"files": {"file": ["exactly one file part"]}}})
+        part = self.reader.next_part()
+        if isinstance(part, Field):
+            raise ValidationFailed(
+                f"Form fields go before the file: send {part.name!r} first, then the 'file' part "
+                "(the upload is stored as it arrives, after its fields are checked).",
+                details={"fields": {"form": {part.name: ["must come before the file part"]}}})
+        if part is not None:
+            raise ValidationFailed("Send one file per request; this one has a second file part "
+                                   f"{part.name!r}.",
+                                   details={"fields": {"files": {part.name: ["only one file per request"]}}})
 
 
 class MultipartReader:

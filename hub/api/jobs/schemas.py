@@ -2,6 +2,7 @@ import marshmallow as ma
 
 from hub.api.schemas import UTCDateTimeField
 from hub.envelope import PaginationArgsSchema
+from hub.job_schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
 from hub.models import STATUSES
 
 
@@ -24,33 +25,6 @@ class JobQuerySchema(PaginationArgsSchema):
     created_before = UTCDateTimeField()
     all_tenants = ma.fields.Boolean(load_default=False,
                                     metadata={"description": "Staff only: every tenant's jobs."})
-
-
-class JobErrorSchema(ma.Schema):
-    code = ma.fields.String()
-    message = ma.fields.String()
-
-
-class JobSchema(ma.Schema):
-    id = ma.fields.UUID()
-    tenant_id = ma.fields.UUID()
-    type = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": list(STATUSES)})
-    progress = ma.fields.Integer()
-    message = ma.fields.String(allow_none=True)
-    payload = ma.fields.Dict()
-    result = ma.fields.Raw(allow_none=True)
-    error = ma.fields.Nested(JobErrorSchema, allow_none=True)
-    attempts = ma.fields.Integer()
-    max_attempts = ma.fields.Integer()
-    next_attempt_at = UTCDateTimeField(allow_none=True)
-    created_at = UTCDateTimeField()
-    started_at = UTCDateTimeField(allow_none=True)
-    finished_at = UTCDateTimeField(allow_none=True)
-    updated_at = UTCDateTimeField()
-    request_id = ma.fields.String(allow_none=True)
-    created_by = ma.fields.UUID(allow_none=True)
-    notify = ma.fields.Boolean()
 
 
 class JobEventSchema(ma.Schema):
@@ -79,6 +53,8 @@ class JobTypeSchema(ma.Schema):
     description = ma.fields.String()
     queue = ma.fields.String()
     creatable = ma.fields.Boolean(metadata={"description": "Whether POST /jobs accepts it."})
+    created_through = ma.fields.String(allow_none=True, metadata={
+        "description": "For a type POST /jobs does not take: the endpoint that queues it."})
     payload_schema = ma.fields.Dict(attribute="schema", metadata={"description": "JSON Schema."})
     retry = ma.fields.Method("_retry")
 

@@ -130,6 +130,38 @@ class S3Storage:
             raise StorageError(f"S3 list multipart uploads failed: {exc}") from exc
         return aborted
 
+    def ensure_bucket(self, region: str | None, cors_origins: list[str]) -> dict[str, Any]:
+        """Create the bucket if it is missing and set the CORS rule browsers need for direct
+        uploads (the presigned POST) and downloads from `cors_origins`. Safe to run again.
+
+        Returns what was done: `{"created": bool, "cors": "set" | "unsupported" | "none"}`;
+        "unsupported" is a server without bucket CORS rules (some MinIO releases, which
+        then answer every origin themselves: MINIO_API_CORS_ALLOW_ORIGIN).
+        """
+        from botocore.exceptions import ClientError
+
+        created = False
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise StorageError(f"S3 head bucket failed: {exc}") from exc
+            location = {} if region in (None, "", "us-east-1") else {
+                "CreateBucketConfiguration": {"LocationConstraint": region}}
+            self._call("create bucket", self.client.create_bucket, **location)
+            created = True
+        if not cors_origins:
+            return {"created": created, "cors": "none"}
+        rule = {"AllowedOrigins": cors_origins, "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}
+        try:
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [rule]})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NotImplemented":
+                return {"created": created, "cors": "unsupported"}
+            raise StorageError(f"S3 put bucket CORS failed: {exc}") from exc
+        return {"created": created, "cors": "set"}
+
     def download_url(self, key: str, *, filename: str, content_type: str, expires: int) -> str:
         # Signing is local (no request), so it cannot fail for network reasons.
         return self.signer.generate_presigned_url("get_object", ExpiresIn=expires, Params={

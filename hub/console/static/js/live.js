@@ -1,16 +1,28 @@
 // Live events over Socket.IO (the vendored socket.io-client 4.x, window.io).
 //
-// The socket authenticates with the current access token on every
-// (re)connect. The server refuses a connect with an expired token; the client
-// does not retry such a refusal by itself, so we renew the token once and
-// connect again. Screens listen with `on(event, fn)` to any server event
-// (job.updated, notification, and whatever later integrations emit) and with
+// The Socket.IO server is its own process: GET /api/v1/realtime says where it
+// is, and the socket is opened there with the default client options
+// (long-polling first, then the upgrade to a WebSocket). It authenticates with
+// the current access token on every (re)connect.
+//
+// Sessions end on the server: at logout, a password change, a deactivation or
+// when the access token expires, the server sends `session.ended` and closes
+// the socket. So the socket lives past its token's expiry, every renewed
+// access token is handed to it (`reauth`). A refused or server-closed socket
+// is not retried by the client by itself, so we renew the token once and
+// connect again; if the login itself is over, the renewal fails and the
+// session ends (logout screen).
+//
+// Screens listen with `on(event, fn)` to any server event (job.updated,
+// notification, and whatever later integrations emit) and with
 // `onConnect(fn)` to catch up on what they missed before the socket was up;
 // `liveScreen(onJobUpdated, reload)` is the pair of them every job screen uses.
 
-import { getAccessToken, refresh } from "./session.js";
+import { api } from "./api.js";
+import { getAccessToken, onAccessToken, refresh } from "./session.js";
 
 let socket = null;
+let opening = null;
 let state = "offline"; // "connecting" | "live" | "offline"
 let refusals = 0;
 const handlers = new Map(); // event -> Set<fn>
@@ -22,21 +34,34 @@ function setState(next) {
   for (const fn of stateListeners) fn(state);
 }
 
+// A renewed access token keeps the open socket alive past the old one's expiry.
+// If the server will not take it, the socket reconnects with it instead.
+onAccessToken((token) => {
+  if (!socket || !socket.connected) return;
+  socket.timeout(10_000).emit("reauth", { token }, (err, answer) => {
+    if (!err && answer && answer.ok === false && socket) socket.disconnect().connect();
+  });
+});
+
 /** Open the socket (idempotent). */
 export function connect() {
-  if (socket) return;
+  if (socket || opening) return;
   if (typeof window.io !== "function") {
     setState("offline");
     return;
   }
   setState("connecting");
-  socket = window.io({
-    auth: (cb) => cb({ token: getAccessToken() }),
-    // WebSocket first: it needs no sticky sessions behind a load balancer.
-    // Long-polling is the fallback for networks that block WebSockets.
-    transports: ["websocket", "polling"],
-    tryAllTransports: true,
-  });
+  opening = api
+    .get("/realtime", { auth: false })
+    .then((envelope) => open(envelope.data))
+    .catch(() => setState("offline"))
+    .finally(() => {
+      opening = null;
+    });
+}
+
+function open({ url, path }) {
+  socket = window.io(url, { path, auth: (cb) => cb({ token: getAccessToken() }) });
   socket.on("connect", () => {
     refusals = 0;
     setState("live");

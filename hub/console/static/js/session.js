@@ -28,6 +28,7 @@ let refreshTimer = null;
 let inFlight = null;
 let current = null; // {user, tenant}
 const listeners = new Set();
+const tokenListeners = new Set();
 
 /** Subscribe to session changes: fn({type: "login"|"logout", reason?}). Returns an unsubscribe. */
 export function onSessionChange(fn) {
@@ -37,6 +38,12 @@ export function onSessionChange(fn) {
 
 function emit(event) {
   for (const fn of listeners) fn(event);
+}
+
+/** Called with each new access token (login and every renewal). Returns an unsubscribe. */
+export function onAccessToken(fn) {
+  tokenListeners.add(fn);
+  return () => tokenListeners.delete(fn);
 }
 
 export function getAccessToken() {
@@ -87,6 +94,7 @@ function storeTokens(pair) {
   accessToken = pair.access_token;
   refreshTokenValue = pair.refresh_token;
   scheduleRefresh(Math.max(1, pair.expires_in - refreshMargin(pair.expires_in)) * 1000);
+  for (const fn of tokenListeners) fn(accessToken);
 }
 
 function scheduleRefresh(delayMs) {

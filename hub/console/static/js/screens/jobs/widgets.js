@@ -15,6 +15,10 @@ const PHASE = { queued: 0, retrying: 1, running: 1, succeeded: 2, failed: 2, can
  */
 export function isNewer(update, known) {
   if (!known) return true;
+  // The hub bumps `version` on every write of the job: the one exact order.
+  if (Number.isInteger(update.version) && Number.isInteger(known.version)) {
+    return update.version >= known.version;
+  }
   const a = Date.parse(update.updated_at);
   const b = Date.parse(known.updated_at);
   if (Number.isNaN(a) || Number.isNaN(b) || a !== b) return Number.isNaN(b) || a > b;
