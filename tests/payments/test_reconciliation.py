@@ -17,7 +17,7 @@ from tests.helpers import PASSWORD, assert_error
 from tests.payments import stripe_data as sd
 from tests.payments.conftest import run_queued_jobs
 from tests.payments.helpers import link_directly
-from tests.processes import start_gunicorn, wait_until
+from tests.processes import WebHub, wait_until
 from tests.socket_client import RecordingClient
 
 ACCOUNT = "acct_1MonthTenant0001"
@@ -205,15 +205,12 @@ def test_the_nightly_beat_entry_is_declared(app):
 @pytest.mark.e2e
 def test_reconciliation_end_to_end_reaches_the_browser(app, base_config, stripe_config, fake_stripe,
                                                         payments_worker, process_logs):
-    from localservices import free_port
-
-    port = free_port()
-    server = start_gunicorn({**base_config, **stripe_config}, process_logs, port)
-    base = f"http://127.0.0.1:{port}"
+    # The API and its realtime process, as the Procfile runs them: the browser's
+    # notification comes over the realtime server's socket.
+    server = WebHub({**base_config, **stripe_config}, process_logs)
+    base = server.url
     sock = None
     try:
-        wait_until(lambda: requests.get(base + "/health/live", timeout=1).ok, 30, "gunicorn",
-                   proc=server.proc)
         payments_worker()
         reg = requests.post(base + "/api/v1/auth/register", timeout=10, json={
             "tenant_name": "E2E Pay", "name": "U", "email": f"{uuid.uuid4().hex[:8]}@example.com",
