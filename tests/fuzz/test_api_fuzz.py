@@ -31,8 +31,9 @@ SERVER_ERRORS_DOCUMENTED = ("/health/ready",)
 # (names and types sanitised), invoices (ISO currencies), Stripe links (id
 # prefixes per kind, and proof of ownership), reconciliations (a period that ends
 # after it starts), Stripe customers (emails as Stripe reads them), jobs (`run_at`
-# at most a year from now, which a schema cannot say) and new passwords (refused
-# when easy to guess, which no schema can say).
+# at most a year from now, which a schema cannot say), new passwords (refused
+# when easy to guess, which no schema can say) and one-time tokens from a mailed
+# link (a generated one is never valid).
 SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/emails"),
                    ("POST", "/api/v1/webhook-endpoints"),
                    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"), ("POST", "/api/v1/files"),
@@ -40,7 +41,9 @@ SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/emails"),
                    ("POST", "/api/v1/payments/stripe-links"), ("POST", "/api/v1/payments/customers"),
                    ("POST", "/api/v1/payments/reconciliations"),
                    ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/users"),
-                   ("PATCH", "/api/v1/users/{user_id}"), ("POST", "/api/v1/auth/password")}
+                   ("PATCH", "/api/v1/users/{user_id}"), ("POST", "/api/v1/auth/password"),
+                   ("POST", "/api/v1/auth/password-reset/confirm"), ("POST", "/api/v1/auth/verify-email"),
+                   ("POST", "/api/v1/invitations/accept")}
 
 
 def _document() -> dict:
