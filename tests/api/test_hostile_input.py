@@ -59,6 +59,12 @@ def test_nan_and_infinity_are_422(owner, caplog, number):
     _no_traceback(caplog)
 
 
+@pytest.mark.parametrize("path", [JOB, "/api/v1/auth/logout"])
+def test_a_body_that_is_not_utf8_is_400_not_an_empty_body(owner, path):
+    resp = owner.post(path, data=b'\xff\xfeY\xff"', content_type="application/json")
+    assert_error(resp, 400, "BAD_REQUEST")
+
+
 def test_nan_in_a_body_read_outside_the_schema_is_422_too(owner):
     resp = owner.post("/api/v1/webhook-endpoints", data='{"url": "http://8.8.8.8/", "events": [NaN]}',
                       content_type="application/json")
