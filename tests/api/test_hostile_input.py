@@ -65,6 +65,15 @@ def test_a_body_that_is_not_utf8_is_400_not_an_empty_body(owner, path):
     assert_error(resp, 400, "BAD_REQUEST")
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T01:16:07+23:02", "9999-12-31T23:00:00-05:00"])
+def test_a_time_outside_the_years_utc_can_hold_is_422(owner, app, monkeypatch, when):
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", "sk_test_" + "x" * 24)
+    resp = owner.post("/api/v1/payments/reconciliations", json={"from": "2026-01-01T00:00:00Z", "to": when})
+    body = assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "to" in body["details"]["fields"]["json"]
+    assert_error(owner.get("/api/v1/jobs", query_string={"created_after": when}), 422, "VALIDATION_ERROR")
+
+
 def test_nan_in_a_body_read_outside_the_schema_is_422_too(owner):
     resp = owner.post("/api/v1/webhook-endpoints", data='{"url": "http://8.8.8.8/", "events": [NaN]}',
                       content_type="application/json")
