@@ -168,6 +168,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STORAGE_DOWNLOAD_URL_SECONDS": (_int, 300),
     "FILE_THUMBNAIL_SIZE": (_int, 256),
     "FILE_IMAGE_MAX_PIXELS": (_int, 50_000_000),
+    # A JPEG is decoded reduced (1/8 scale at most), other formats whole: those are also
+    # refused when holding them decoded would take more than this (64 MB: 16 Mpx colour,
+    # 64 Mpx greyscale or palette), so a worker's memory stays bounded.
+    "FILE_IMAGE_MAX_DECODE_MB": (_int, 64),
     # Stored bytes per tenant, by tier: finished uploads plus pending direct uploads
     # (their announced size); a deleted file frees its bytes. null: no quota.
     "TENANT_STORAGE_QUOTA_BYTES": (_json, {"free": 1024**3, "standard": 100 * 1024**3,
@@ -426,8 +430,8 @@ def check_storage_settings(cfg: dict[str, Any]) -> None:
     if bool(cfg.get("S3_ACCESS_KEY_ID")) != bool(cfg.get("S3_SECRET_ACCESS_KEY")):
         raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither")
     for name in ("MAX_UPLOAD_BYTES", "STORAGE_UPLOAD_URL_SECONDS", "STORAGE_DOWNLOAD_URL_SECONDS",
-                 "FILE_THUMBNAIL_SIZE", "FILE_IMAGE_MAX_PIXELS", "FILE_CSV_MAX_ROW_ERRORS",
-                 "FILE_PENDING_TTL_HOURS"):
+                 "FILE_THUMBNAIL_SIZE", "FILE_IMAGE_MAX_PIXELS", "FILE_IMAGE_MAX_DECODE_MB",
+                 "FILE_CSV_MAX_ROW_ERRORS", "FILE_PENDING_TTL_HOURS"):
         if cfg[name] < 1:
             raise ConfigError(f"{name} must be a positive number")
     # Refused in every environment (not only production): an S3 backend without

@@ -20,4 +20,7 @@ class UTCDateTimeField(ma.fields.DateTime):
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is None:
             raise self.make_error("invalid", input=value, obj_type="datetime with a time zone")
-        return result.astimezone(UTC)
+        try:
+            return result.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+23:00 is before year 1 in UTC
+            raise self.make_error("invalid", input=value, obj_type="datetime in years 1-9999 (UTC)") from None

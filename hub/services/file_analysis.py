@@ -90,9 +90,24 @@ class Thumbnail:
     height: int
 
 
-def analyse_image(fileobj: BinaryIO, *, thumbnail_size: int,
-                  max_pixels: int) -> tuple[dict[str, Any], Thumbnail]:
-    """The image's facts and a thumbnail no larger than `thumbnail_size` square."""
+def decoded_bytes(mode: str, width: int, height: int) -> int:
+    """Memory Pillow needs to hold the image decoded whole: 1 byte a pixel for bilevel,
+    greyscale and palette images, 2 for 16-bit greyscale, 4 for everything else (RGB
+    is stored as 4 bytes a pixel too)."""
+    per_pixel = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    return width * height * per_pixel
+
+
+def analyse_image(fileobj: BinaryIO, *, thumbnail_size: int, max_pixels: int,
+                  max_decode_bytes: int | None = None) -> tuple[dict[str, Any], Thumbnail]:
+    """The image's facts and a thumbnail no larger than `thumbnail_size` square.
+
+    Memory stays bounded whatever the file claims: the size is checked from the header
+    before any pixel is decoded; a JPEG is decoded reduced (`draft`: the codec scales by
+    1/2 to 1/8 while decoding); any other format is decoded whole only if that fits
+    `max_decode_bytes`, and is shrunk at once, before orientation and colour conversion,
+    so no second full-size copy is ever made.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     broken = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
@@ -108,10 +123,20 @@ def analyse_image(fileobj: BinaryIO, *, thumbnail_size: int,
             img.verify()  # structure and checksums, without decoding every pixel
         fileobj.seek(0)
         with Image.open(fileobj) as img:
+            box = (2 * thumbnail_size, 2 * thumbnail_size)
+            if img.format == "JPEG":
+                img.draft(None, box)  # decode at the smallest scale still >= box
+            elif max_decode_bytes is not None and decoded_bytes(img.mode, width, height) > max_decode_bytes:
+                raise PermanentError(
+                    f"The image is {width}x{height} pixels ({img.mode}); decoding it would take "
+                    f"{decoded_bytes(img.mode, width, height) // 2**20} MB, more than the "
+                    f"{max_decode_bytes // 2**20} MB allowed.", code="IMAGE_TOO_LARGE")
             img.load()  # decoding catches truncated or garbled pixel data
+            img.thumbnail(box)  # in place: the full-size pixels are let go here
             oriented = ImageOps.exif_transpose(img)
-            facts.update(width=oriented.width, height=oriented.height,
-                         animated=facts["frames"] > 1)
+            if oriented.size != img.size:  # turned a quarter: the picture's sides swap
+                width, height = height, width
+            facts.update(width=width, height=height, animated=facts["frames"] > 1)
             thumbnail = _thumbnail(oriented, thumbnail_size)
     except PermanentError:
         raise

@@ -152,7 +152,8 @@ def _image(reader: file_analysis.HashingReader, cfg: Any):
         shutil.copyfileobj(reader, spool, file_analysis.READ_CHUNK)
         spool.seek(0)
         return file_analysis.analyse_image(spool, thumbnail_size=cfg["FILE_THUMBNAIL_SIZE"],
-                                           max_pixels=cfg["FILE_IMAGE_MAX_PIXELS"])
+                                           max_pixels=cfg["FILE_IMAGE_MAX_PIXELS"],
+                                           max_decode_bytes=cfg["FILE_IMAGE_MAX_DECODE_MB"] * 2**20)
 
 
 def _csv(reader: file_analysis.HashingReader, detected: Detected,

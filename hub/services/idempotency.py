@@ -27,6 +27,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from hub import jsonio
 from hub.errors import Conflict
 from hub.extensions import db
 from hub.models import IdempotencyRecord, utcnow
@@ -42,9 +43,13 @@ log = logging.getLogger(__name__)
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """What makes two requests 'the same': method, path and the JSON body's content."""
+    """What makes two requests 'the same': method, path and the JSON body's content.
+
+    The body is read as every request body is (hub.jsonio): too deep or NaN is the
+    client's 400/422 here too, before the view's own parsing.
+    """
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(jsonio.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
     except (ValueError, UnicodeDecodeError):
         canonical = body.decode("latin-1")
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()

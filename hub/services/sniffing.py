@@ -193,7 +193,7 @@ def _looks_like_json(text: str, complete: bool) -> bool:
         try:
             json.loads(text)
             return True
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: call it text
             return False
     return bool(_JSON_START.match(text))
 

@@ -93,3 +93,10 @@ def test_truncated_json_head_is_judged_by_its_start():
     data = b'[{"id": 1, "name": "' + b"x" * SNIFF_BYTES
     assert sniff(data[:SNIFF_BYTES], complete=False).content_type == "application/json"
     assert sniff(b'{"broken": ', complete=True).content_type == "text/plain"
+
+
+def test_json_nested_past_the_parsers_depth_is_plain_text_not_a_crash():
+    """Issue 15, item 4: a whole file of 5 000 '[' then ']' raised RecursionError in the worker."""
+    small = b"[" * 5_000 + b"]" * 5_000
+    assert len(small) <= SNIFF_BYTES
+    assert sniff(small, complete=True).content_type == "text/plain"

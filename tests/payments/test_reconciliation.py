@@ -205,6 +205,8 @@ def test_the_nightly_beat_entry_is_declared(app):
 @pytest.mark.e2e
 def test_reconciliation_end_to_end_reaches_the_browser(app, base_config, stripe_config, fake_stripe,
                                                         payments_worker, process_logs):
+    # The API and its realtime process, as the Procfile runs them: the browser's
+    # notification comes over the realtime server's socket.
     web = WebHub({**base_config, **stripe_config}, process_logs)
     base = web.url
     sock = None

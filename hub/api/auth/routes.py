@@ -20,7 +20,7 @@ from hub.api.auth.schemas import (
     TokenPairSchema,
 )
 from hub.envelope import HubBlueprint, set_message
-from hub.errors import BadRequest, Forbidden
+from hub.errors import BadRequest, Forbidden, HubError
 from hub.extensions import db, limiter
 from hub.services import account_lifecycle, accounts, audit, tokens
 
@@ -40,7 +40,7 @@ def _login_email() -> str:
         return ""
     try:
         body = request.get_json(silent=True)
-    except HTTPException:
+    except (HTTPException, HubError):  # too large, too deep, NaN: the view answers it
         return ""
     email = body.get("email") if isinstance(body, dict) else None
     return accounts.normalize_email(email)[:320] if isinstance(email, str) else ""

@@ -10,6 +10,7 @@ they are known, and validated, before a byte is stored.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -23,6 +24,8 @@ from werkzeug.sansio.multipart import File as FilePart
 from hub.errors import BadRequest, ValidationFailed
 
 CHUNK_SIZE = 64 * 1024
+# RFC 2046's boundary: 1-70 characters of this set, not ending in a space.
+BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 20
 # Room for part headers and boundaries around the file itself.
@@ -124,6 +127,10 @@ def read_upload_form(request: Request, file_field: str = "file") -> UploadForm:
     boundary = options.get("boundary", "")
     if mimetype != "multipart/form-data" or not boundary:
         raise BadRequest("Send the file as multipart/form-data with a 'file' part.")
+    if not BOUNDARY_RE.fullmatch(boundary):
+        # e.g. `boundary*=UTF-8''%E2%82%AC`, which decodes to text no body can delimit with.
+        raise BadRequest("The multipart boundary is not valid: 1-70 ASCII letters, digits and "
+                         "'()+_,-./:=? (RFC 2046).")
     reader = MultipartReader(request.stream, boundary.encode("latin-1"))
     fields: dict[str, str] = {}
     while (part := reader.next_part()) is not None:

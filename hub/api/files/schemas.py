@@ -1,10 +1,11 @@
-import json
 
 import marshmallow as ma
 
+from hub import jsonio
 from hub.api.jobs.schemas import JobErrorSchema
 from hub.api.schemas import UTCDateTimeField
 from hub.envelope import PaginationArgsSchema
+from hub.errors import HubError
 from hub.models import FILE_STATUSES
 from hub.services import files
 
@@ -52,9 +53,11 @@ class JsonTextField(ma.fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            parsed = json.loads(value)
+            parsed = jsonio.loads(value)  # bounded depth, finite numbers, like a JSON body
         except (TypeError, ValueError):
             raise ma.ValidationError("not valid JSON") from None
+        except HubError as exc:
+            raise ma.ValidationError(exc.message) from None
         return self.schema().load(parsed)
 
 
