@@ -20,6 +20,7 @@ METRICS_PUBLIC=1 (a private network).
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import threading
 import time
@@ -37,10 +38,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import error_response
 from hub.extensions import db, limiter, redis_client
 from hub.models import ACTIVE_STATUSES, Job
+
+log = logging.getLogger(__name__)
 
 SOCKETS_KEY_PREFIX = "hub:realtime:connections:"
 
@@ -82,6 +86,18 @@ class LedgerCollector:
             yield from self._cached[1]
 
     def _read(self) -> list[Any]:
+        sockets = GaugeMetricFamily("hub_socket_connections",
+                                    "Open Socket.IO connections, over every realtime process.",
+                                    value=_socket_connections())
+        try:
+            return [*self._ledger(), sockets]
+        except SQLAlchemyError as exc:  # the database is down: the rest of the scrape still works
+            log.warning("ledger metrics skipped: %s", exc)
+            return [sockets]
+        finally:
+            db.session.remove()
+
+    def _ledger(self) -> list[Any]:
         jobs = GaugeMetricFamily("hub_jobs", "Jobs in flight in the ledger, by status and type.",
                                  labels=["status", "type"])
         for status, jtype, n in db.session.execute(
@@ -99,11 +115,7 @@ class LedgerCollector:
             Job.status.in_(("queued", "retrying")), Job.dispatched_at.is_(None))) or 0
         outbox = GaugeMetricFamily("hub_outbox_pending",
                                    "Jobs waiting in the outbox to be sent to the broker.", value=pending)
-        db.session.remove()
-        sockets = GaugeMetricFamily("hub_socket_connections",
-                                    "Open Socket.IO connections, over every realtime process.",
-                                    value=_socket_connections())
-        return [jobs, oldest, outbox, sockets]
+        return [jobs, oldest, outbox]
 
 
 def _socket_connections() -> int:

@@ -10,8 +10,14 @@ import tempfile
 # Worker metrics (WORKER_METRICS_PORT) are summed over the prefork children through
 # prometheus-client's multiprocess files: the directory must be set before the
 # library is first imported (by create_app), so that every child writes there.
-if os.environ.get("WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-worker-metrics-")
+if os.environ.get("WORKER_METRICS_PORT"):
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-worker-metrics-")
+    # Celery's command line has imported the library already (through its Flower
+    # hooks), which chose in-process values: choose again, before any metric exists.
+    from prometheus_client import values as _metric_values
+
+    _metric_values.ValueClass = _metric_values.get_value_class()
 
 from hub import create_app  # noqa: E402
 from workers import periodic, signals  # noqa: E402

@@ -45,6 +45,9 @@ def main() -> None:
         backlog=2048, timeout_keep_alive=5, timeout_graceful_shutdown=5,
         proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
         lifespan="on", access_log=False, log_level="warning", server_header=False,
+        # One process: uvicorn would otherwise read gunicorn's WEB_CONCURRENCY as its
+        # process count, and long-polling needs a session's requests on one process.
+        workers=1,
     )
 
 
