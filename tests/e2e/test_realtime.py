@@ -230,6 +230,20 @@ def test_an_admin_change_ends_the_users_sockets(hub, sockets, change):
         sockets.append(connect(hub.api, login["access_token"]))
 
 
+def test_changing_your_own_password_ends_your_other_logins_sockets_only(hub, sockets):
+    user = hub.register()
+    other_login = requests.post(hub.api + "/api/v1/auth/login", timeout=10, json={
+        "email": user["user"]["email"], "password": PASSWORD}).json()["data"]
+    mine, other = RecordingClient(hub.api, user["access_token"]), RecordingClient(
+        hub.api, other_login["access_token"])
+    sockets.extend([mine.sio, other.sio])
+    resp = hub.as_user(user, "POST", "/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "Cobalt lanterns hum at dusk 42"})
+    assert resp.status_code == 200, resp.text
+    _assert_ended([other], "password_changed")
+    assert not mine.disconnected.wait(1), "the login that changed the password lost its socket"
+
+
 def test_losing_staff_leaves_the_staff_room_at_once(app, hub, sockets):
     staff = hub.register("Operators")
     other = hub.register("Customer")
