@@ -7,7 +7,16 @@ import marshmallow as ma
 
 
 class UTCDateTimeField(ma.fields.DateTime):
-    """ISO 8601 in UTC with a `Z`, as docs/API.md says; accepts any offset on input."""
+    """ISO 8601 in UTC with a `Z`, as docs/API.md says; accepts any offset on input.
+
+    A time whose UTC falls outside years 1-9999 (0001-01-01T00:10+01:00) is a 422,
+    unless `clamp` (for filters, where "before the year 1" still means something):
+    then it becomes the first or last representable instant.
+    """
+
+    def __init__(self, *args, clamp: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.clamp = clamp
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -23,4 +32,6 @@ class UTCDateTimeField(ma.fields.DateTime):
         try:
             return result.astimezone(UTC)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+23:00 is before year 1 in UTC
+            if self.clamp:
+                return (datetime.min if result.year == 1 else datetime.max).replace(tzinfo=UTC)
             raise self.make_error("invalid", input=value, obj_type="datetime in years 1-9999 (UTC)") from None

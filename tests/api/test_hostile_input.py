@@ -71,7 +71,18 @@ def test_a_time_outside_the_years_utc_can_hold_is_422(owner, app, monkeypatch, w
     resp = owner.post("/api/v1/payments/reconciliations", json={"from": "2026-01-01T00:00:00Z", "to": when})
     body = assert_error(resp, 422, "VALIDATION_ERROR")
     assert "to" in body["details"]["fields"]["json"]
-    assert_error(owner.get("/api/v1/jobs", query_string={"created_after": when}), 422, "VALIDATION_ERROR")
+
+
+def test_a_list_filter_beyond_the_years_utc_can_hold_is_the_edge_of_time(owner):
+    """Schema-valid filters (format: date-time) that fall before year 1 or after 9999 in
+    UTC filter as the first or last instant, instead of refusing a valid request."""
+    job = owner.post(JOB, json={"type": "demo.sleep", "payload": {"seconds": 0}})
+    assert job.status_code == 202
+    early, late = "0001-01-01T00:19:40+01:00", "9999-12-31T23:00:00-05:00"
+    before_year_one = owner.get("/api/v1/jobs", query_string={"created_before": early})
+    assert before_year_one.status_code == 200 and before_year_one.get_json()["data"] == []
+    until_the_end = owner.get("/api/v1/jobs", query_string={"created_before": late, "created_after": early})
+    assert [j["id"] for j in until_the_end.get_json()["data"]] == [job.get_json()["data"]["id"]]
 
 
 def test_nan_in_a_body_read_outside_the_schema_is_422_too(owner):

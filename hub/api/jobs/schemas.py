@@ -21,8 +21,8 @@ class JobCreateSchema(ma.Schema):
 class JobQuerySchema(PaginationArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     type = ma.fields.String(validate=ma.validate.Length(max=64))
-    created_after = UTCDateTimeField()
-    created_before = UTCDateTimeField()
+    created_after = UTCDateTimeField(clamp=True)
+    created_before = UTCDateTimeField(clamp=True)
     all_tenants = ma.fields.Boolean(load_default=False,
                                     metadata={"description": "Staff only: every tenant's jobs."})
 
