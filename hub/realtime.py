@@ -123,18 +123,24 @@ def recheck_user_sockets(user_id: Any, reason: str) -> None:
     _queue_control(db.session, {"op": "recheck", "user_id": str(user_id), "reason": reason})
 
 
+def _rights_change(user: User) -> str | None:
+    """What changed about a user's rights, as the reason a socket is told; None if nothing."""
+    state = inspect(user)
+    changed = {name for name in _USER_RIGHTS if state.attrs[name].history.has_changes()}
+    if "is_active" in changed and not user.is_active:
+        return "deactivated"
+    if "password_hash" in changed:
+        return "password_changed"
+    return "rights_changed" if changed else None
+
+
 @event.listens_for(Session, "before_flush")
 def _watch_rights(session: Session, _context: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, User):
-            state = inspect(obj)
-            if obj in session.deleted:
-                reason = "user_deleted"
-            elif any(state.attrs[name].history.has_changes() for name in _USER_RIGHTS):
-                reason = "user_changed"
-            else:
-                continue
-            _queue_control(session, {"op": "recheck", "user_id": str(obj.id), "reason": reason})
+            reason = "user_deleted" if obj in session.deleted else _rights_change(obj)
+            if reason is not None:
+                _queue_control(session, {"op": "recheck", "user_id": str(obj.id), "reason": reason})
         elif isinstance(obj, Tenant):
             state = inspect(obj)
             if obj in session.deleted or state.attrs["is_active"].history.has_changes():
@@ -147,6 +153,9 @@ def _publish_control(session: Session) -> None:
     messages = session.info.pop(_PENDING_CONTROL, None)
     if not messages:
         return
+    # Revocations first: they carry the precise reason (logout, password_reset, ...), and a
+    # socket they close is gone before the re-check of its user (which would close it too).
+    messages.sort(key=lambda m: m["op"] != "revoke")
     try:
         pipe = redis_client().pipeline(transaction=False)
         for message in messages:
