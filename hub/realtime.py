@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC
 from typing import Any
 
 import socketio as sio_lib
@@ -41,12 +40,6 @@ def tenant_room(tenant_id: Any) -> str:
 
 def job_room(job_id: Any) -> str:
     return f"job:{job_id}"
-
-
-def _iso(value) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def job_update_payload(job: Job) -> dict[str, Any]:
@@ -116,11 +109,6 @@ def end_sockets_of_token(payload: dict[str, Any], reason: str) -> None:
 def end_sockets_of_family(family_id: Any, reason: str) -> None:
     """After the commit, close the sockets of one login (token family)."""
     _queue_control(db.session, {"op": "revoke", "family": str(family_id), "reason": reason})
-
-
-def recheck_user_sockets(user_id: Any, reason: str) -> None:
-    """After the commit, check the user's sockets again; those no longer allowed close."""
-    _queue_control(db.session, {"op": "recheck", "user_id": str(user_id), "reason": reason})
 
 
 def _rights_change(user: User) -> str | None:
