@@ -23,6 +23,7 @@ import { getAccessToken, onAccessToken, refresh } from "./session.js";
 
 let socket = null;
 let opening = null;
+let generation = 0; // bumped by disconnect(): an endpoint lookup still under way is then dropped
 let state = "offline"; // "connecting" | "live" | "offline"
 let refusals = 0;
 const handlers = new Map(); // event -> Set<fn>
@@ -51,9 +52,12 @@ export function connect() {
     return;
   }
   setState("connecting");
+  const mine = generation;
   opening = api
     .get("/realtime", { auth: false })
-    .then((envelope) => open(envelope.data))
+    .then((envelope) => {
+      if (mine === generation) open(envelope.data);
+    })
     .catch(() => setState("offline"))
     .finally(() => {
       opening = null;
@@ -101,10 +105,12 @@ async function renewAndReconnect() {
 
 /** Close the socket (on logout). */
 export function disconnect() {
-  if (!socket) return;
-  socket.off();
-  socket.disconnect();
-  socket = null;
+  generation += 1;
+  if (socket) {
+    socket.off();
+    socket.disconnect();
+    socket = null;
+  }
   setState("offline");
 }
 
