@@ -21,6 +21,7 @@ Limits (settings in hub/config.py):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -279,7 +280,7 @@ class HubSocketServer(socketio.AsyncServer):
                 else:
                     ident = self.identities[sid]
                     if staff != ident.is_staff:
-                        self.identities[sid] = Identity(**{**ident.__dict__, "is_staff": staff})
+                        self.identities[sid] = dataclasses.replace(ident, is_staff=staff)
                     await self._set_staff(sid, staff)
         return ended
 

@@ -67,6 +67,14 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def start_session(user: User) -> dict[str, Any]:
+    """A new login for the user (access + refresh pair), audited as `user.login`. Commits."""
+    pair = tokens.issue_tokens(user)
+    audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
+    db.session.commit()
+    return pair
+
+
 def get_user(tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
     """A user of this tenant, or NotFound (also for other tenants' users)."""
     user = db.session.get(User, user_id)

@@ -22,10 +22,15 @@ def test_the_console_connects_with_the_default_client_to_the_realtime_process(
     log_in(hub_user())
     # Long-polling first, then the upgrade to a WebSocket: no transports option was given.
     assert polls and all(u.startswith(realtime_url + path + "/") for u in polls), polls
-    page.wait_for_function("() => true")  # let the upgrade's frames flow
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     host = realtime_url.removeprefix("http://")
-    assert any(u.startswith(f"ws://{host}{path}/") and "transport=websocket" in u for u in sockets)
+    upgraded = lambda: any(u.startswith(f"ws://{host}{path}/") and "transport=websocket" in u  # noqa: E731
+                           for u in sockets)
+    for _ in range(50):  # the upgrade follows the first polls
+        if upgraded():
+            break
+        page.wait_for_timeout(100)
+    assert upgraded(), sockets
 
 
 def test_a_renewed_access_token_is_handed_to_the_open_socket(page, log_in, hub_user):
@@ -39,7 +44,11 @@ def test_a_renewed_access_token_is_handed_to_the_open_socket(page, log_in, hub_u
 
     page.on("websocket", watch)
     log_in(hub_user())
-    page.wait_for_function("() => true")
+    for _ in range(50):  # "5" is Engine.IO's upgrade: from here on the socket is a WebSocket
+        if "5" in sent:
+            break
+        page.wait_for_timeout(100)
+    assert "5" in sent, sent
     # The renewal the console schedules a minute before expiry, run now.
     token = page.evaluate("""async () => {
         const session = await import("/console/static/js/session.js");

@@ -13,8 +13,8 @@ from hub.api.auth.routes import _login_email, blp, public_base_url
 from hub.api.auth.schemas import LoginResultSchema
 from hub.api.schemas import NewPasswordSchema, email_field, password_field
 from hub.envelope import set_message
-from hub.extensions import db, limiter
-from hub.services import account_lifecycle, audit, tokens
+from hub.extensions import limiter
+from hub.services import account_lifecycle, accounts
 
 SENT = "If an account uses that address, we have sent it a link."
 
@@ -79,9 +79,7 @@ def confirm_password_reset(data):
 def verify_email(data):
     """Confirm the address of a new account with the mailed link, and log in."""
     user = account_lifecycle.verify_email(data["token"])
-    pair = tokens.issue_tokens(user)
-    audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
-    db.session.commit()
+    pair = accounts.start_session(user)
     set_message("Email address confirmed.")
     return {**pair, "user": user}
 

@@ -105,9 +105,7 @@ def login(data):
     """Exchange email and password for an access and a refresh token."""
     user = accounts.authenticate(data["email"], data["password"])
     account_lifecycle.require_verified(user)
-    pair = tokens.issue_tokens(user)
-    audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
-    db.session.commit()
+    pair = accounts.start_session(user)
     set_message("Logged in.")
     return {**pair, "user": user}
 

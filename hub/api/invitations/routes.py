@@ -15,8 +15,8 @@ from hub.api.invitations.schemas import (
     InvitationSchema,
 )
 from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
-from hub.extensions import db, limiter
-from hub.services import account_lifecycle, audit, tokens
+from hub.extensions import limiter
+from hub.services import account_lifecycle, accounts
 
 blp = HubBlueprint("invitations", __name__, url_prefix="/invitations",
                    description="Invite people to your tenant by email (admins and owners).")
@@ -72,8 +72,6 @@ class InvitationById(MethodView):
 def accept(data):
     """Accept an invitation (no login: the link is the proof): choose a name and a password."""
     user = account_lifecycle.accept_invitation(data["token"], data["name"], data["password"])
-    pair = tokens.issue_tokens(user)
-    audit.record(audit.Actor(user.tenant_id, user.id), "user.login", "user", user.id)
-    db.session.commit()
+    pair = accounts.start_session(user)
     set_message("Welcome aboard.")
     return {**pair, "user": user, "tenant": user.tenant}
