@@ -33,8 +33,7 @@ async def handle_control(server: HubSocketServer, message: dict[str, Any]) -> No
         family, jti = message.get("family"), message.get("jti")
         doomed = [sid for sid, ident in server.identities.items()
                   if (family and ident.family == family) or (jti and ident.jti == jti)]
-        for sid in doomed:
-            await server.end(sid, reason)
+        await asyncio.gather(*(server.end(sid, reason) for sid in doomed))
     elif message.get("op") == "recheck":
         user_id, tenant_id = message.get("user_id"), message.get("tenant_id")
         if user_id:

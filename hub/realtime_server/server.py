@@ -39,6 +39,7 @@ from hub.realtime_server.limits import UserSocketCap
 log = logging.getLogger(__name__)
 
 SESSION_ENDED = "session.ended"
+CLOSE_WAIT_SECONDS = 2.0
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -128,7 +129,13 @@ class HubSocketServer(socketio.AsyncServer):
         reader ends) ends the writer, which closes the WebSocket at once.
         """
         sock = self.eio.sockets.get(eio_sid)
-        await self.eio.disconnect(eio_sid)
+        try:
+            # Engine.IO waits until its last packets are taken, which a long-polling client
+            # that stopped polling (a closed tab) never does: that wait must not hold the
+            # caller (the control listener serves every other socket of this process).
+            await asyncio.wait_for(self.eio.disconnect(eio_sid), CLOSE_WAIT_SECONDS)
+        except TimeoutError:
+            self.eio.sockets.pop(eio_sid, None)
         if sock is not None:
             sock.queue.put_nowait(None)
 
