@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from hub import events, job_steps
 from hub.extensions import db
-from hub.jobs import add_event, commit, dispatch, job_event_data
+from hub.jobs import add_event, commit, dispatch, hand_on, job_event_data
 from hub.jobtypes import JobCancelled, LeaseLost
 from hub.models import Job, utcnow
 from hub.realtime import JOB_UPDATED, emit, job_rooms, job_update_payload
@@ -159,6 +159,7 @@ def succeed(run: JobRun, result: Any) -> None:
     payload, rooms = job_update_payload(job), job_rooms(job)
     commit()  # with whatever the event's listeners queued
     emit(JOB_UPDATED, payload, rooms)
+    hand_on(run.tenant_id, job.flow_keys)
 
 
 def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
@@ -186,7 +187,9 @@ def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
     if values["status"] == "retrying" and retry_in <= current_app.config["JOB_SHORT_RETRY_SECONDS"]:
         # Short waits ride on a broker countdown; longer ones stay parked in the
         # database for the relay, out of reach of Redis's visibility timeout.
-        dispatch(job, countdown=retry_in)
+        if dispatch(job, countdown=retry_in):
+            return
+    hand_on(run.tenant_id, job.flow_keys)
 
 
 def release_cancelled(run: JobRun) -> None:
@@ -195,7 +198,9 @@ def release_cancelled(run: JobRun) -> None:
     if job is not None and job.lease_token == run.lease_token:
         job.lease_token = job.lease_expires_at = None
         add_event(job, "transition", f"attempt {run.attempt} stopped after cancel")
+        keys = list(job.flow_keys or ())
         db.session.commit()
+        hand_on(run.tenant_id, keys)
 
 
 def recover_expired_leases(batch: int) -> int:

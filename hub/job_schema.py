@@ -13,7 +13,7 @@ from typing import Any
 import marshmallow as ma
 
 from hub.fields import UTCDateTimeField
-from hub.models import STATUSES
+from hub.models import PRIORITIES, STATUSES
 
 
 class JobErrorSchema(ma.Schema):
@@ -41,6 +41,12 @@ class JobSchema(ma.Schema):
     request_id = ma.fields.String(allow_none=True)
     created_by = ma.fields.UUID(allow_none=True)
     notify = ma.fields.Boolean()
+    priority = ma.fields.Function(lambda job: PRIORITIES[job.priority if job.priority is not None else 1],
+                                  metadata={"type": "string", "enum": list(PRIORITIES)})
+    waiting_for = ma.fields.String(allow_none=True, metadata={
+        "description": "The limit a waiting job is held back by: `tenant` (the plan's jobs at a "
+                       "time), or a flow-control key such as `smtp` or `webhook-endpoint:<id>`. "
+                       "Null when nothing holds it back. `message` says the same in words."})
     version = ma.fields.Integer(metadata={
         "description": "Grows on every write of the job. Of two copies of a job (a read, a "
                        "`job.updated` event), the one with the higher version is the newer."})

@@ -17,10 +17,11 @@ from hub.services import audit
 
 
 def create(actor: audit.Actor, type_name: str, payload: Any, *, run_at: datetime | None = None,
-           notify: bool = False) -> Job:
+           notify: bool = False, priority: str = "normal") -> Job:
     """Queue a job for a caller and audit it. Commits, then dispatches."""
     job = jobs.create_job(actor.tenant_id, type_name, payload, run_at=run_at,
-                          created_by=actor.user_id, api_key_id=actor.api_key_id, notify=notify)
+                          created_by=actor.user_id, api_key_id=actor.api_key_id, notify=notify,
+                          priority=priority)
     audit.record(actor, "job.created", "job", job.id, {"type": type_name})
     jobs.commit(expire=False)  # the answer is the job as just written: no read-back
     return job

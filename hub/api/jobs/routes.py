@@ -48,7 +48,7 @@ class Jobs(MethodView):
         p = current_principal()
         quotas.check_job_creation_rate(p.tenant_id)
         job = job_actions.create(p.actor, data["type"], data["payload"], run_at=data["run_at"],
-                                 notify=data["notify"])
+                                 notify=data["notify"], priority=data["priority"])
         set_message("Job queued.")
         return job
 

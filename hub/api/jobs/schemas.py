@@ -3,7 +3,7 @@ import marshmallow as ma
 from hub.api.schemas import UTCDateTimeField
 from hub.envelope import PaginationArgsSchema
 from hub.job_schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
-from hub.models import STATUSES
+from hub.models import PRIORITIES, STATUSES
 
 
 class JobCreateSchema(ma.Schema):
@@ -16,6 +16,11 @@ class JobCreateSchema(ma.Schema):
                                                        "at most a year ahead, else 422."})
     notify = ma.fields.Boolean(load_default=False,
                                metadata={"description": "Email me when the job finishes."})
+    priority = ma.fields.String(
+        load_default="normal", validate=ma.validate.OneOf(PRIORITIES),
+        metadata={"description": "Order among the tenant's own waiting jobs (`high` first); never "
+                                 "ahead of other tenants' turns. Above the tier's `max_priority` "
+                                 "is 422."})
 
 
 class JobQuerySchema(PaginationArgsSchema):

@@ -1,0 +1,424 @@
+"""The scheduler: which waiting jobs go to the broker, in what order, and when.
+
+Three things hold a waiting job back, all kept in PostgreSQL so every API
+process, worker and beat agrees and a restart forgets nothing:
+
+- its tenant's slots: at most the tier's `concurrency` jobs in flight
+  (dispatched and not finished);
+- the flow-control keys its attempts hold (`smtp`, `stripe:<account>`,
+  `webhook-endpoint:<id>`, `connection:<id>`), limited by FLOW_LIMITS to a
+  number in flight and/or a rate of attempt starts;
+- its due time (`run_at`, a parked retry).
+
+A decision locks what it counts: each tenant (an advisory lock), then each key
+(advisory locks of their own space), always in one order, so two deciders
+never deadlock and never both take the last slot. Jobs are picked per tenant
+in turns: every tenant with a free slot gets one job per round, its highest
+priority first, so no tenant's backlog can fill a batch and a high priority
+never lets a tenant jump another. A rate key is a GCRA: `flow_rates.next_at`
+is when its next attempt may start; a grant up to `horizon` seconds ahead is
+sent with that countdown, later ones wait in the outbox.
+"""
+from __future__ import annotations
+
+import functools
+import uuid
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, Iterable
+
+from flask import current_app
+from limits import parse
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.types import Integer, String, Uuid
+
+from hub.extensions import db
+from hub.models import PRIORITIES, FlowRate, Tenant, utcnow
+from hub.models.job import IN_FLIGHT_SQL
+
+TENANT = "tenant"  # `waiting_for` of a job whose tenant has no free slot
+_KEY_LOCK_SPACE = zlib.crc32(b"hub-flow-keys") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class FlowLimit:
+    """A key's limit: jobs in flight at once, and/or seconds between attempt starts."""
+
+    concurrency: int | None
+    interval: float | None
+    rate: str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _limit(concurrency: int | None, rate: str | None) -> FlowLimit:
+    interval = None
+    if rate:
+        item = parse(rate)
+        interval = item.get_expiry() / item.amount
+    return FlowLimit(int(concurrency) if concurrency is not None else None, interval, rate)
+
+
+def flow_limit(key: str) -> FlowLimit | None:
+    """The limit FLOW_LIMITS sets on a key: its exact entry, else its kind's `<kind>:*`."""
+    flows = current_app.config["FLOW_LIMITS"]
+    spec = flows.get(key)
+    if spec is None and ":" in key:
+        spec = flows.get(key.split(":", 1)[0] + ":*")
+    if not spec:
+        return None
+    return _limit(spec.get("concurrency"), spec.get("rate"))
+
+
+def tier_limits_of(tier: str | None) -> dict[str, Any]:
+    tiers = current_app.config["JOB_TIER_LIMITS"]
+    return tiers.get(tier or "standard") or tiers.get("standard") or next(iter(tiers.values()))
+
+
+def priority_value(name: str) -> int:
+    return PRIORITIES.index(name)
+
+
+def max_priority(tier: str | None) -> str:
+    """The highest priority the tier lets a tenant ask for (`high` unless limited)."""
+    return tier_limits_of(tier).get("max_priority", "high")
+
+
+def waiting_message(why: str, tenant_limit: int | None = None) -> str:
+    """What a job held back by `why` says in its `message`."""
+    if why == TENANT:
+        return (f"waiting for a free slot: the tenant's plan runs {tenant_limit} jobs at a time"
+                if tenant_limit else "waiting for a free slot of the tenant")
+    limit = flow_limit(why)
+    if limit is None:
+        return f"waiting for {why}"
+    parts = ([f"{limit.concurrency} at a time"] if limit.concurrency else []) + \
+        ([f"{limit.rate}"] if limit.rate else [])
+    return f"waiting for {why} ({', '.join(parts)})"[:500]
+
+
+def horizon_seconds() -> float:
+    """How far ahead a rate key's grants may reach: past the next relay run, so a
+    rate-limited backlog keeps the key busy between runs."""
+    return max(1.0, float(current_app.config["JOB_RELAY_INTERVAL"]) * 1.5)
+
+
+# --- locks -----------------------------------------------------------------------------
+
+def tenant_lock_id(tenant_id: uuid.UUID) -> int:
+    return zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
+
+
+def _key_lock_id(key: str) -> int:
+    value = zlib.crc32(b"hub-flow:" + key.encode())
+    return value - 2**32 if value >= 2**31 else value  # an int4
+
+
+_LOCK_TENANTS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT k FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS u(k, n) ORDER BY n) AS s")
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(:space, k)) FROM "
+    "(SELECT k FROM unnest(CAST(:ids AS int[])) WITH ORDINALITY AS u(k, n) ORDER BY n) AS s")
+
+
+def lock_tenants(tenant_ids: Iterable[uuid.UUID]) -> None:
+    """Serialise slot accounting of these tenants for this transaction (one order for all)."""
+    ids = sorted({tenant_lock_id(t) for t in tenant_ids})
+    if ids:
+        db.session.execute(_LOCK_TENANTS, {"ids": ids})
+
+
+def lock_keys(keys: Iterable[str]) -> None:
+    """Serialise the accounting of these flow keys; always after the tenants' locks."""
+    ids = sorted({_key_lock_id(k) for k in keys})
+    if ids:
+        db.session.execute(_LOCK_KEYS, {"space": _KEY_LOCK_SPACE, "ids": ids})
+
+
+# --- what is free ------------------------------------------------------------------------
+
+_TENANT_BUSY = text(
+    f"SELECT t.id, t.tier, (SELECT count(*) FROM jobs WHERE jobs.tenant_id = t.id AND {IN_FLIGHT_SQL} "
+    "AND jobs.id <> ALL(:exclude)) AS busy FROM tenants AS t WHERE t.id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(Uuid())), bindparam("exclude", type_=ARRAY(Uuid())))
+
+_KEYS_BUSY = text(
+    f"SELECT k, count(*) FROM jobs, unnest(jobs.flow_keys) AS k WHERE {IN_FLIGHT_SQL} "
+    "AND jobs.flow_keys && CAST(:keys AS varchar[]) AND k = ANY(:keys) AND jobs.id <> ALL(:exclude) "
+    "GROUP BY k").bindparams(bindparam("keys", type_=ARRAY(String())),
+                             bindparam("exclude", type_=ARRAY(Uuid())))
+
+_ALL_KEYS_BUSY = text(
+    f"SELECT k, count(*) FROM jobs, unnest(jobs.flow_keys) AS k WHERE {IN_FLIGHT_SQL} "
+    "AND jobs.flow_keys <> '{}' GROUP BY k")
+
+
+@dataclass
+class Admission:
+    """The free capacity of some tenants and keys, read under their locks, handed out job by job."""
+
+    now: datetime
+    horizon: float
+    tenant_free: dict[uuid.UUID, int] = field(default_factory=dict)
+    tenant_limit: dict[uuid.UUID, int] = field(default_factory=dict)
+    key_free: dict[str, int] = field(default_factory=dict)
+    rate_next: dict[str, datetime] = field(default_factory=dict)
+    limits: dict[str, FlowLimit | None] = field(default_factory=dict)
+    rates_changed: set[str] = field(default_factory=set)
+
+    @classmethod
+    def start(cls, now: datetime) -> Admission:
+        return cls(now=now, horizon=horizon_seconds())
+
+    def load_tenants(self, tenant_ids: Iterable[uuid.UUID], exclude: Iterable[uuid.UUID] = ()) -> None:
+        """Lock the tenants and read their free slots (`exclude`: this transaction's own
+        reservations, which count as not yet taken)."""
+        ids = sorted(set(tenant_ids) - set(self.tenant_free))
+        if not ids:
+            return
+        lock_tenants(ids)
+        for tenant_id, tier, busy in db.session.execute(_TENANT_BUSY, {"ids": ids,
+                                                                        "exclude": list(exclude)}):
+            limit = int(tier_limits_of(tier)["concurrency"])
+            self.tenant_limit[tenant_id] = limit
+            self.tenant_free[tenant_id] = limit - int(busy)
+        for tenant_id in ids:  # a tenant deleted meanwhile: nothing of it runs
+            self.tenant_free.setdefault(tenant_id, 0)
+
+    def load_keys(self, keys: Iterable[str], exclude: Iterable[uuid.UUID] = ()) -> None:
+        """Lock the keys (after every tenant lock) and read what each allows now."""
+        new = sorted(set(keys) - set(self.limits))
+        for key in new:
+            self.limits[key] = flow_limit(key)
+        limited = [k for k in new if self.limits[k] is not None]
+        if not limited:
+            return
+        lock_keys(limited)
+        counted = [k for k in limited if self.limits[k].concurrency]
+        if counted:
+            busy = dict(db.session.execute(_KEYS_BUSY, {"keys": counted, "exclude": list(exclude)}).all())
+            for key in counted:
+                self.key_free[key] = self.limits[key].concurrency - int(busy.get(key, 0))
+        paced = [k for k in limited if self.limits[k].interval]
+        if paced:
+            rows = db.session.execute(db.select(FlowRate.key, FlowRate.next_at)
+                                      .where(FlowRate.key.in_(paced))).all()
+            self.rate_next.update({key: at for key, at in rows})
+
+    def admit(self, tenant_id: uuid.UUID, keys: Iterable[str]) -> tuple[bool, float, str | None]:
+        """Take a slot of the tenant and of each key for one job: (admitted, seconds until
+        it may start, the limit that holds it back)."""
+        if self.tenant_free.get(tenant_id, 0) <= 0:
+            return False, 0.0, TENANT
+        keys = [k for k in keys if self.limits.get(k) is not None]
+        start = self.now
+        for key in keys:
+            limit = self.limits[key]
+            if limit.concurrency and self.key_free.get(key, 0) <= 0:
+                return False, 0.0, key
+            if limit.interval:
+                at = max(self.now, self.rate_next.get(key, self.now))
+                if (at - self.now).total_seconds() > self.horizon:
+                    return False, 0.0, key
+                start = max(start, at)
+        self.tenant_free[tenant_id] -= 1
+        for key in keys:
+            limit = self.limits[key]
+            if limit.concurrency:
+                self.key_free[key] -= 1
+            if limit.interval:
+                self.rate_next[key] = start + timedelta(seconds=limit.interval)
+                self.rates_changed.add(key)
+        return True, (start - self.now).total_seconds(), None
+
+    def save(self) -> None:
+        """Write the rate keys' new next starts (in the deciding transaction)."""
+        if not self.rates_changed:
+            return
+        rows = [{"key": k, "next_at": self.rate_next[k]} for k in sorted(self.rates_changed)]
+        stmt = insert(FlowRate).values(rows)
+        db.session.execute(stmt.on_conflict_do_update(index_elements=[FlowRate.key],
+                                                      set_={"next_at": stmt.excluded.next_at}))
+        self.rates_changed.clear()
+
+
+def saturated_keys(now: datetime) -> list[str]:
+    """Keys that admit nothing now (read without their locks: a first filter only)."""
+    full = [key for key, busy in db.session.execute(_ALL_KEYS_BUSY)
+            if (limit := flow_limit(key)) is not None and limit.concurrency
+            and int(busy) >= limit.concurrency]
+    late = now + timedelta(seconds=horizon_seconds())
+    full += db.session.scalars(db.select(FlowRate.key).where(FlowRate.next_at > late)).all()
+    return full
+
+
+# --- picking --------------------------------------------------------------------------
+
+def _waiting(alias: str) -> str:  # WAITING_SQL on a named table (the partial index still matches)
+    return f"{alias}.dispatched_at IS NULL AND {alias}.status IN ('queued', 'retrying')"
+
+
+def _in_flight(alias: str) -> str:
+    return f"{alias}.dispatched_at IS NOT NULL AND {alias}.status IN ('queued', 'running', 'retrying')"
+
+
+_DUE = ("((jobs.next_attempt_at IS NULL AND (jobs.created_at <= :fresh OR jobs.waiting_for IS NOT NULL)) "
+        "OR jobs.next_attempt_at <= :now)")
+_SCOPE = "(jobs.tenant_id = ANY(:tenants) OR jobs.flow_keys && CAST(:keys AS varchar[]))"
+
+
+def _waiting_tenants_sql(scoped: bool) -> Any:
+    return text(
+        "SELECT jobs.tenant_id, min(coalesce(jobs.next_attempt_at, jobs.created_at)) AS oldest, "
+        f"(SELECT count(*) FROM jobs AS f WHERE f.tenant_id = jobs.tenant_id AND {_in_flight('f')}) AS busy, "
+        "(SELECT tier FROM tenants WHERE tenants.id = jobs.tenant_id) AS tier "
+        f"FROM jobs WHERE {_waiting('jobs')} "
+        f"AND {_DUE} {'AND ' + _SCOPE if scoped else ''} GROUP BY jobs.tenant_id"
+    ).bindparams(*([bindparam("tenants", type_=ARRAY(Uuid())), bindparam("keys", type_=ARRAY(String()))]
+                   if scoped else []))
+
+
+_WAITING_TENANTS = {True: _waiting_tenants_sql(True), False: _waiting_tenants_sql(False)}
+
+_CANDIDATES = text(
+    "SELECT j.id, j.tenant_id, j.queue, j.type, j.request_id, j.flow_keys, j.waiting_for, j.status "
+    "FROM unnest(CAST(:tenants AS uuid[]), CAST(:free AS int[])) AS f(tenant_id, free) "
+    "CROSS JOIN LATERAL (SELECT jobs.id, jobs.tenant_id, jobs.queue, jobs.type, jobs.request_id, "
+    "jobs.flow_keys, jobs.waiting_for, jobs.status FROM jobs WHERE jobs.tenant_id = f.tenant_id "
+    f"AND {_waiting('jobs')} "
+    f"AND {_DUE} AND NOT (jobs.flow_keys && CAST(:saturated AS varchar[])) "
+    "ORDER BY jobs.priority DESC, coalesce(jobs.next_attempt_at, jobs.created_at) "
+    "LIMIT f.free FOR UPDATE SKIP LOCKED) AS j"
+).bindparams(bindparam("tenants", type_=ARRAY(Uuid())), bindparam("free", type_=ARRAY(Integer())),
+             bindparam("saturated", type_=ARRAY(String())))
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A waiting job the scheduler chose, with the countdown its rate keys ask for."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    queue: str
+    type: str
+    request_id: str | None
+    countdown: float
+    was_waiting_for: str | None
+
+
+def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UUID] | None = None,
+         keys: list[str] | None = None) -> tuple[list[Pick], dict[uuid.UUID, tuple[str, str]]]:
+    """Choose up to `batch` due waiting jobs, tenants in turns; mark them dispatched.
+
+    `tenant_ids`/`keys` narrow the choice to jobs of those tenants or holding
+    those keys (a finished job's hand-on); None looks at every tenant (the
+    relay). Jobs created after `fresh` are left to their creator's own
+    dispatch unless a limit already held them back. Returns the picks and the
+    jobs a key held back, with that key and the message to show. The caller
+    commits, then sends.
+    """
+    scoped = tenant_ids is not None or keys is not None
+    params: dict[str, Any] = {"now": now, "fresh": fresh}
+    if scoped:
+        params.update(tenants=list(tenant_ids or []), keys=list(keys or []))
+    waiting = db.session.execute(_WAITING_TENANTS[scoped], params).all()
+    # Fewest slots in use (relative to the tier's) first, then the longest waiting:
+    # whoever ran least lately has the first turn at a scarce key.
+    open_tenants = []
+    for tenant_id, oldest, busy, tier in waiting:
+        limit = int(tier_limits_of(tier)["concurrency"])
+        if busy < limit:
+            open_tenants.append((busy / limit, oldest, tenant_id))
+    open_tenants.sort()
+    order = [t for _, _, t in open_tenants[:batch]]
+    if not order:
+        return [], {}
+    admission = Admission.start(now)
+    admission.load_tenants(order)
+    order = [t for t in order if admission.tenant_free.get(t, 0) > 0]
+    if not order:
+        return [], {}
+    rows = db.session.execute(_CANDIDATES, {
+        "tenants": order, "free": [min(admission.tenant_free[t], batch) for t in order],
+        "saturated": saturated_keys(now), "now": now, "fresh": fresh}).all()
+    admission.load_keys({k for row in rows for k in row.flow_keys})
+    queues: dict[uuid.UUID, deque] = {t: deque() for t in order}
+    for row in rows:
+        queues[row.tenant_id].append(row)
+    picks: list[Pick] = []
+    held: dict[uuid.UUID, tuple[str, str]] = {}
+    while len(picks) < batch and any(queues.values()):
+        for tenant_id in order:
+            queue = queues[tenant_id]
+            while queue:
+                row = queue.popleft()
+                ok, countdown, why = admission.admit(tenant_id, row.flow_keys)
+                if ok:
+                    picks.append(Pick(row.id, row.tenant_id, row.queue, row.type, row.request_id,
+                                      countdown, row.waiting_for))
+                    break
+                if why == TENANT:
+                    queue.clear()
+                elif row.waiting_for != why:
+                    held[row.id] = (why, waiting_message(why))
+            if len(picks) >= batch:
+                break
+    admission.save()
+    mark_dispatched(picks, now)
+    return picks, held
+
+
+_MARK = text(
+    "UPDATE jobs SET dispatched_at = :now, waiting_for = NULL, version = version + 1, "
+    "message = CASE WHEN waiting_for IS NULL THEN message WHEN status = 'queued' THEN 'queued' "
+    "ELSE 'retrying' END WHERE id = ANY(:ids)").bindparams(bindparam("ids", type_=ARRAY(Uuid())))
+
+
+def mark_dispatched(picks: list[Pick], now: datetime) -> None:
+    if picks:
+        db.session.execute(_MARK, {"now": now, "ids": [p.id for p in picks]})
+
+
+_HOLD = text(
+    "UPDATE jobs SET waiting_for = :why, message = :message, version = version + 1, updated_at = :now "
+    "WHERE id = :id AND dispatched_at IS NULL AND waiting_for IS DISTINCT FROM :why RETURNING jobs.*")
+
+
+def hold(job_ids_why: dict[uuid.UUID, tuple[str, str]], now: datetime) -> list[Any]:
+    """Say why these jobs wait (only where it changed); the rows as written, for job.updated."""
+    rows = []
+    for job_id, (why, message) in job_ids_why.items():
+        row = db.session.execute(_HOLD, {"id": job_id, "why": why, "message": message,
+                                         "now": now}).mappings().first()
+        if row is not None:
+            rows.append(SimpleNamespace(**row))
+    return rows
+
+
+_ANYTHING_WAITING = text(
+    f"SELECT EXISTS (SELECT 1 FROM jobs WHERE {_waiting('jobs')} AND jobs.tenant_id = ANY(:tenants) "
+    "AND (jobs.next_attempt_at IS NULL OR jobs.next_attempt_at <= :now)) "
+    f"OR EXISTS (SELECT 1 FROM jobs WHERE {_waiting('jobs')} AND jobs.flow_keys && CAST(:keys AS varchar[]))"
+).bindparams(bindparam("tenants", type_=ARRAY(Uuid())), bindparam("keys", type_=ARRAY(String())))
+
+
+def anything_waiting(tenant_ids: list[uuid.UUID], keys: list[str]) -> bool:
+    """Whether a due job of these tenants, or one holding these keys, waits in the
+    outbox: one read in autocommit mode, the usual answer being no."""
+    with db.engine.connect() as conn:
+        return bool(conn.execution_options(isolation_level="AUTOCOMMIT").scalar(
+            _ANYTHING_WAITING, {"tenants": tenant_ids, "keys": keys, "now": utcnow()}))
+
+
+def concurrency_keys(keys: Iterable[str]) -> list[str]:
+    """Of a job's keys, those whose slot a finished attempt gives back."""
+    return [k for k in keys if (limit := flow_limit(k)) is not None and limit.concurrency]
+
+
+def tenant_tier(tenant_id: uuid.UUID) -> str | None:
+    tenant = db.session.get(Tenant, tenant_id)  # usually in the identity map already
+    return tenant.tier if tenant is not None else None
