@@ -7,7 +7,8 @@ rejection, a 4xx deferral).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -20,6 +21,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    at: float = field(default_factory=time.time)  # when the message was accepted
 
     @property
     def text(self) -> str:

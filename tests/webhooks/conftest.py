@@ -47,6 +47,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.in_progress = self.most_in_progress = 0  # requests being answered at once
         self._scripts: dict[str, list[Any]] = {}
         self._always: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -63,7 +64,13 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(record)
                     answer = receiver._next_answer(self.path)
-                self._answer(answer)
+                    receiver.in_progress += 1
+                    receiver.most_in_progress = max(receiver.most_in_progress, receiver.in_progress)
+                try:
+                    self._answer(answer)
+                finally:
+                    with receiver._lock:
+                        receiver.in_progress -= 1
 
             do_GET = do_POST  # noqa: N815
 
