@@ -26,7 +26,7 @@ import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Iterable
 
@@ -37,10 +37,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.types import Integer, String, Uuid
 
 from hub.extensions import db
-from hub.models import PRIORITIES, FlowRate, Tenant, utcnow
+from hub.models import PRIORITIES, FlowRate, FlowTurn, Tenant, utcnow
 from hub.models.job import IN_FLIGHT_SQL
 
 TENANT = "tenant"  # `waiting_for` of a job whose tenant has no free slot
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _KEY_LOCK_SPACE = zlib.crc32(b"hub-flow-keys") & 0x7FFFFFFF
 
 
@@ -169,6 +170,9 @@ class Admission:
     rate_next: dict[str, datetime] = field(default_factory=dict)
     limits: dict[str, FlowLimit | None] = field(default_factory=dict)
     rates_changed: set[str] = field(default_factory=set)
+    # (key, tenant) -> when the tenant last had a job admitted on the key.
+    served: dict[tuple[str, uuid.UUID], datetime] = field(default_factory=dict)
+    served_changed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
 
     @classmethod
     def start(cls, now: datetime) -> Admission:
@@ -203,6 +207,9 @@ class Admission:
             busy = dict(db.session.execute(_KEYS_BUSY, {"keys": counted, "exclude": list(exclude)}).all())
             for key in counted:
                 self.key_free[key] = self.limits[key].concurrency - int(busy.get(key, 0))
+        turns = db.session.execute(db.select(FlowTurn.key, FlowTurn.tenant_id, FlowTurn.served_at).where(
+            FlowTurn.key.in_(limited), FlowTurn.tenant_id.in_(list(self.tenant_free)))).all()
+        self.served.update({(key, tenant_id): at for key, tenant_id, at in turns})
         paced = [k for k in limited if self.limits[k].interval]
         if paced:
             rows = db.session.execute(db.select(FlowRate.key, FlowRate.next_at)
@@ -227,6 +234,9 @@ class Admission:
                 start = max(start, at)
         self.tenant_free[tenant_id] -= 1
         for key in keys:
+            # Microseconds apart, so turns handed out in one decision keep their order.
+            self.served[(key, tenant_id)] = self.now + timedelta(microseconds=len(self.served_changed) + 1)
+            self.served_changed.add((key, tenant_id))
             limit = self.limits[key]
             if limit.concurrency:
                 self.key_free[key] -= 1
@@ -235,15 +245,27 @@ class Admission:
                 self.rates_changed.add(key)
         return True, (start - self.now).total_seconds(), None
 
+    def last_turn(self, tenant_id: uuid.UUID, keys: Iterable[str]) -> datetime:
+        """When the tenant last had one of these keys (long ago if never)."""
+        times = [self.served.get((k, tenant_id), _NEVER) for k in keys if self.limits.get(k)]
+        return min(times) if times else _NEVER
+
     def save(self) -> None:
-        """Write the rate keys' new next starts (in the deciding transaction)."""
-        if not self.rates_changed:
-            return
-        rows = [{"key": k, "next_at": self.rate_next[k]} for k in sorted(self.rates_changed)]
-        stmt = insert(FlowRate).values(rows)
-        db.session.execute(stmt.on_conflict_do_update(index_elements=[FlowRate.key],
-                                                      set_={"next_at": stmt.excluded.next_at}))
-        self.rates_changed.clear()
+        """Write the rate keys' next starts and the keys' turns (in the deciding transaction)."""
+        if self.rates_changed:
+            rows = [{"key": k, "next_at": self.rate_next[k]} for k in sorted(self.rates_changed)]
+            stmt = insert(FlowRate).values(rows)
+            db.session.execute(stmt.on_conflict_do_update(index_elements=[FlowRate.key],
+                                                          set_={"next_at": stmt.excluded.next_at}))
+            self.rates_changed.clear()
+        if self.served_changed:
+            rows = [{"key": k, "tenant_id": t, "served_at": self.served[(k, t)]}
+                    for k, t in sorted(self.served_changed, key=lambda kt: (kt[0], str(kt[1])))]
+            stmt = insert(FlowTurn).values(rows)
+            db.session.execute(stmt.on_conflict_do_update(
+                index_elements=[FlowTurn.key, FlowTurn.tenant_id],
+                set_={"served_at": stmt.excluded.served_at}))
+            self.served_changed.clear()
 
 
 def saturated_keys(now: datetime) -> list[str]:
@@ -351,7 +373,11 @@ def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UU
         queues[row.tenant_id].append(row)
     picks: list[Pick] = []
     held: dict[uuid.UUID, tuple[str, str]] = {}
+    rank = {t: n for n, t in enumerate(order)}
     while len(picks) < batch and any(queues.values()):
+        # Each round, whoever had the contended key least lately goes first.
+        order.sort(key=lambda t: (admission.last_turn(t, queues[t][0].flow_keys) if queues[t]
+                                  else _NEVER, rank[t]))
         for tenant_id in order:
             queue = queues[tenant_id]
             while queue:

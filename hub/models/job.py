@@ -132,3 +132,15 @@ class FlowRate(Model):
 
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class FlowTurn(Model):
+    """When a tenant last had a job admitted on a key: who had the key least lately
+    gets the first turn at it when tenants contend for it."""
+
+    __tablename__ = "flow_turns"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

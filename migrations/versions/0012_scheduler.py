@@ -34,9 +34,19 @@ def upgrade():
         sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_flow_rates')),
     )
+    op.create_table(
+        'flow_turns',
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('tenant_id', sa.Uuid(), nullable=False),
+        sa.Column('served_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'],
+                                name=op.f('fk_flow_turns_tenant_id_tenants'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('key', 'tenant_id', name=op.f('pk_flow_turns')),
+    )
 
 
 def downgrade():
+    op.drop_table('flow_turns')
     op.drop_table('flow_rates')
     op.drop_index('ix_jobs_waiting_flow_keys', table_name='jobs')
     op.drop_index('ix_jobs_tenant_waiting', table_name='jobs')
