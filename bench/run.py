@@ -42,6 +42,8 @@ INTEGRATIONS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
                  ["requests_per_side", "raw_ms_per_request", "hub_ms_per_request", "ratio"]),
     "email": (["bench/bench_email.py"], ["200"], ["50"],
               ["messages_per_side", "raw_ms_per_message", "hub_ms_per_message", "ratio"]),
+    "scheduler": (["-m", "bench.scheduler"], [], ["--jobs", "2000", "--probes", "8"],
+                  ["relay", "quiet_tenant"]),
     "realtime": (["bench/realtime.py"], [],
                  ["--sockets", "2000", "--busy", "1000", "--room", "500", "--seconds", "5"],
                  ["sockets", "busy", "room", "sockets_open", "rss_before_mb", "rss_after_mb",
@@ -150,6 +152,7 @@ def report(results: dict) -> str:
     out, mail = results["outbound"], results["email"]
     rt = results["realtime"]
     rt_idle, rt_busy, fan = rt.get("api_idle") or {}, rt.get("api_busy") or {}, rt.get("fanout") or {}
+    sched, quiet = results["scheduler"].get("relay") or {}, results["scheduler"].get("quiet_tenant") or {}
     m = results["machine"]
     runs = up.get("runs") or {}
     hub_growth = max((r["growth_mb"] for n, r in runs.items() if n.startswith("hub")), default=None)
@@ -221,6 +224,17 @@ def report(results: dict) -> str:
          f"no socket {_fmt(rt_idle.get('post_jobs_per_s'), ' jobs/s')}",
          f"{_fmt(rt.get('post_jobs_rate_ratio'))} (rate)", "≥ 0.9",
          _met(None if rt.get("post_jobs_rate_ratio") is None else rt["post_jobs_rate_ratio"] >= 0.9)),
+        (f"Scheduler: relay, {_fmt(sched.get('jobs'))} queued jobs of {_fmt(sched.get('tenants'))} tenants",
+         _fmt(sched.get("relay_jobs_per_s"), " jobs/s"),
+         f"{_fmt(sched.get('raw_send_task_per_s'))} send_task/s", f"{_fmt(sched.get('ratio'))} (rate)",
+         "—", "—"),
+        ("Scheduler: a quiet tenant's job while that backlog drains, dispatch p50 / max",
+         f"{_fmt(quiet.get('dispatch_p50_ms'), ' ms')} / {_fmt(quiet.get('dispatch_max_ms'), ' ms')}",
+         "—", "—", "≤ 1 s", _met(None if quiet.get("dispatch_max_ms") is None
+                                 else quiet["dispatch_max_ms"] <= 1000)),
+        ("Scheduler: the same jobs, created → running p50 / max",
+         f"{_fmt(quiet.get('start_p50_ms'), ' ms')} / {_fmt(quiet.get('start_max_ms'), ' ms')}",
+         "—", "—", "—", "—"),
         ("Realtime: logout → the login's socket closed", _fmt(rt.get("logout_to_socket_closed_ms"), " ms"),
          "—", "—", "≤ 2 s", _met(None if rt.get("logout_to_socket_closed_ms") is None
                                   else rt["logout_to_socket_closed_ms"] <= 2000)),

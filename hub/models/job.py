@@ -79,7 +79,7 @@ class Job(IdMixin, TimestampMixin, Model):
     # Flow-control keys every attempt holds (`smtp`, `webhook-endpoint:<id>`, ...); the
     # limits are FLOW_LIMITS'. Fixed when the job is created.
     flow_keys: Mapped[list[str]] = mapped_column(postgresql.ARRAY(sa.String(200)), nullable=False,
-                                                 default=list, server_default="{}")
+                                                 server_default="{}")
     # The limit a waiting job is held back by (a key, or `tenant` for its tier's slots).
     waiting_for: Mapped[str | None] = mapped_column(sa.String(200))
     # Grows by one in the same statement as every write of the row (ORM flush or
