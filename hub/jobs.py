@@ -75,8 +75,11 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
         _check_priority(tenant_id, priority)
     if flow_keys is None:
         flow_keys = jtype.flow_keys(payload, tenant_id) if jtype.flow_keys else []
+    # Every job holds its queue's key too: FLOW_LIMITS `queue:<name>` can keep the broker
+    # shallow, so the outbox (where tenants take turns) holds the backlog instead.
+    flow_keys = [*flow_keys, f"queue:{jtype.queue}"]
     job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
-              priority=PRIORITIES.index(priority), flow_keys=list(flow_keys),
+              priority=PRIORITIES.index(priority), flow_keys=flow_keys,
               status="queued", progress=0, message="queued", payload=payload,
               attempts=0, max_attempts=jtype.retry.max_attempts,
               next_attempt_at=run_at if run_at and run_at > now else None,

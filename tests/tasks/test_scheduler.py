@@ -171,3 +171,16 @@ def test_jobs_a_worker_queues_are_dispatched_at_its_commit(app_ctx, register, li
     child = jobs.create_job(uuid.UUID(owner.tenant["id"]), "demo.sleep", {"seconds": 0})
     job_runs.succeed(run, {"ok": True})  # the child commits with the parent's success
     assert sent() == [parent, str(child.id)]
+
+
+def test_a_shallow_queue_keeps_the_backlog_in_the_outbox_where_tenants_take_turns(
+        app_ctx, register, limits):
+    limits(concurrency=5, flows={"queue:default": {"concurrency": 3}})
+    busy, quiet = register(), register()
+    backlog = queue(busy.tenant["id"], 10)
+    assert sent() == backlog[:3]  # the broker holds 3; the rest wait in the database
+    (mine,) = queue(quiet.tenant["id"], 1)
+    assert job(mine).waiting_for == "queue:default"
+    finish(backlog[0])
+    # The freed place goes to the tenant with nothing running, not to the older backlog.
+    assert sent() == backlog[:3] + [mine]
