@@ -297,7 +297,8 @@ def _waiting_tenants_sql(scoped: bool) -> Any:
     return text(
         "SELECT jobs.tenant_id, min(coalesce(jobs.next_attempt_at, jobs.created_at)) AS oldest, "
         f"(SELECT count(*) FROM jobs AS f WHERE f.tenant_id = jobs.tenant_id AND {_in_flight('f')}) AS busy, "
-        "(SELECT tier FROM tenants WHERE tenants.id = jobs.tenant_id) AS tier "
+        "(SELECT tier FROM tenants WHERE tenants.id = jobs.tenant_id) AS tier, "
+        "(SELECT max(served_at) FROM flow_turns WHERE flow_turns.tenant_id = jobs.tenant_id) AS last_turn "
         f"FROM jobs WHERE {_waiting('jobs')} "
         f"AND {_DUE} {'AND ' + _SCOPE if scoped else ''} GROUP BY jobs.tenant_id"
     ).bindparams(*([bindparam("tenants", type_=ARRAY(Uuid())), bindparam("keys", type_=ARRAY(String()))]
@@ -348,15 +349,15 @@ def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UU
     if scoped:
         params.update(tenants=list(tenant_ids or []), keys=list(keys or []))
     waiting = db.session.execute(_WAITING_TENANTS[scoped], params).all()
-    # Fewest slots in use (relative to the tier's) first, then the longest waiting:
-    # whoever ran least lately has the first turn at a scarce key.
+    # Fewest slots in use (relative to the tier's) first, then whoever had a limited
+    # key least lately, then the longest waiting.
     open_tenants = []
-    for tenant_id, oldest, busy, tier in waiting:
+    for tenant_id, oldest, busy, tier, last_turn in waiting:
         limit = int(tier_limits_of(tier)["concurrency"])
         if busy < limit:
-            open_tenants.append((busy / limit, oldest, tenant_id))
+            open_tenants.append((busy / limit, last_turn or _NEVER, oldest, tenant_id))
     open_tenants.sort()
-    order = [t for _, _, t in open_tenants[:batch]]
+    order = [t for *_, t in open_tenants[:batch]]
     if not order:
         return [], {}
     admission = Admission.start(now)

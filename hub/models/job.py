@@ -139,6 +139,7 @@ class FlowTurn(Model):
     gets the first turn at it when tenants contend for it."""
 
     __tablename__ = "flow_turns"
+    __table_args__ = (sa.Index("ix_flow_turns_tenant", "tenant_id", "served_at"),)
 
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(

@@ -43,9 +43,11 @@ def upgrade():
                                 name=op.f('fk_flow_turns_tenant_id_tenants'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('key', 'tenant_id', name=op.f('pk_flow_turns')),
     )
+    op.create_index('ix_flow_turns_tenant', 'flow_turns', ['tenant_id', 'served_at'])
 
 
 def downgrade():
+    op.drop_index('ix_flow_turns_tenant', table_name='flow_turns')
     op.drop_table('flow_turns')
     op.drop_table('flow_rates')
     op.drop_index('ix_jobs_waiting_flow_keys', table_name='jobs')
