@@ -7,9 +7,12 @@
    at the very least).
 2. A quiet tenant while that backlog drains: the same backlog with the
    standard tier's 5 slots per tenant, a real worker (`-c 2`) and beat's relay
-   draining it; every 0.5 s a tenant with nothing queued creates one job.
+   draining it; a tenant with nothing queued creates one job, and another 2 s
+   after that one started, and so on.
    Dispatch latency (created → handed to the broker) and start latency
-   (created → running, behind whatever the broker already holds).
+   (created → running, behind whatever the broker already holds). Run twice:
+   the broker as deep as all tenants' slots, then kept shallow by
+   FLOW_LIMITS `queue:default` (`--depth`), so the backlog waits in the outbox.
 
 Usage: python -m bench.scheduler [--jobs 10000] [--tenants 100] [--json out.json]
 """
@@ -107,7 +110,7 @@ def relay_throughput(stack: dict[str, Any], jobs: int, tenants: int, batch: int)
 
 
 def quiet_tenant(stack: dict[str, Any], jobs: int, tenants: int, probes: int,
-                 depth: int | None) -> dict[str, Any]:
+                 depth: int | None, gap: float = 2.0) -> dict[str, Any]:
     from hub import jobs as ledger
     from hub.extensions import db
     from hub.models import Job
@@ -139,9 +142,14 @@ def quiet_tenant(stack: dict[str, Any], jobs: int, tenants: int, probes: int,
             wait_until(lambda: remaining() < jobs - 50, 120, "the backlog to start draining")
             began, left_at_start = time.monotonic(), remaining()
             for _ in range(probes):
-                created.append(ledger.create_job(quiet, "demo.sleep", {"seconds": 0}).id)
+                # Quiet: one job at a time, the next a while after the last one ran.
+                job_id = ledger.create_job(quiet, "demo.sleep", {"seconds": 0}).id
                 ledger.commit()
-                time.sleep(0.5)
+                created.append(job_id)
+                wait_until(lambda i=job_id: (db.session.commit() or
+                                             db.session.get(Job, i).started_at is not None),
+                           120, "a probe to start", interval=0.05)
+                time.sleep(gap)
             left_at_end = remaining()
             wait_until(lambda: all(db.session.get(Job, i).status == "succeeded" for i in created),
                        120, "the quiet tenant's jobs", interval=0.5)
@@ -155,7 +163,7 @@ def quiet_tenant(stack: dict[str, Any], jobs: int, tenants: int, probes: int,
         beat.stop()
         worker.stop()
     _clean(app, stack["redis_url"])
-    return {"probes": probes, "backlog_jobs_per_s_while_probing": round(drained, 1),
+    return {"probes": probes, "gap_s": gap, "backlog_jobs_per_s_while_probing": round(drained, 1),
             "dispatch_p50_ms": _pct(dispatch, 0.5), "dispatch_max_ms": _pct(dispatch, 1.0),
             "start_p50_ms": _pct(start, 0.5), "start_max_ms": _pct(start, 1.0),
             "slots_per_tenant": 5, "queue_depth": depth,

@@ -3,9 +3,11 @@
 The `jobs` table is the outbox. A job row is added in the same transaction as
 the domain rows that caused it; `commit()` commits and only then hands new
 jobs to Celery (task id = job id). A job that could not be handed over (Redis
-down, or its tenant already has its share of jobs in flight) keeps
-`dispatched_at = NULL`, and `relay()` — run by beat every few seconds — sends it
-later. The worker side of the ledger is in `hub/job_runs.py`.
+down, its tenant's slots or one of its flow-control keys all taken) keeps
+`dispatched_at = NULL`; a finished job hands its slots on at once
+(`hand_on()`), and `relay()` — run by beat every few seconds — sends whatever
+is left. Which job goes next is the scheduler's choice (`hub/job_scheduler.py`).
+The worker side of the ledger is in `hub/job_runs.py`.
 """
 from __future__ import annotations
 
