@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stack import UNLIMITED, hub_stack, start_celery  # noqa: E402
-from tests.processes import HubProcess, child_env, wait_until  # noqa: E402
+from tests.support.processes import HubProcess, child_env, wait_until  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -144,7 +144,7 @@ def quiet_tenant(stack: dict[str, Any], jobs: int, tenants: int, probes: int,
             for _ in range(probes):
                 # Quiet: one job at a time, the next a while after the last one ran.
                 job_id = ledger.create_job(quiet, "demo.sleep", {"seconds": 0}).id
-                ledger.commit()
+                ledger.commit_and_dispatch()
                 created.append(job_id)
                 wait_until(lambda i=job_id: (db.session.commit() or
                                              db.session.get(Job, i).started_at is not None),

@@ -15,8 +15,8 @@ from hub import jobs
 from hub.extensions import db
 from hub.models import Job
 from tests.email.conftest import mail_config
-from tests.email.smtp_sink import SmtpSink
-from tests.processes import start_beat, start_ready_worker, wait_until
+from tests.support.processes import start_beat, start_ready_worker, wait_until
+from tests.support.smtp_sink import SmtpSink
 from tests.webhooks.conftest import WORKER_SETTINGS, Receiver, create_endpoint, publish
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,7 @@ def statuses(tenant_id: str) -> Counter:
 def queue_jobs(tenant_id: str, count: int, payload: dict[str, Any]) -> list[uuid.UUID]:
     """What a bulk import does: many jobs of one tenant, in one transaction."""
     ids = [jobs.create_job(uuid.UUID(tenant_id), "demo.sleep", payload).id for _ in range(count)]
-    jobs.commit()
+    jobs.commit_and_dispatch()
     return ids
 
 
