@@ -15,7 +15,9 @@ A decision locks what it counts: each tenant (an advisory lock), then each key
 never deadlock and never both take the last slot. Jobs are picked per tenant
 in turns: every tenant with a free slot gets one job per round, its highest
 priority first, so no tenant's backlog can fill a batch and a high priority
-never lets a tenant jump another. A rate key is a GCRA: `flow_rates.next_at`
+never lets a tenant jump another. A round starts with the quiet tenants
+(whose waiting jobs all fit their free slots), then whoever had the contended
+key least lately (`flow_turns`); among equals the longest waiting. A rate key is a GCRA: `flow_rates.next_at`
 is when its next attempt may start; a grant up to `horizon` seconds ahead is
 sent with that countdown, later ones wait in the outbox.
 """
@@ -296,6 +298,7 @@ _SCOPE = "(jobs.tenant_id = ANY(:tenants) OR jobs.flow_keys && CAST(:keys AS var
 def _waiting_tenants_sql(scoped: bool) -> Any:
     return text(
         "SELECT jobs.tenant_id, min(coalesce(jobs.next_attempt_at, jobs.created_at)) AS oldest, "
+        "count(*) AS waiting, "
         f"(SELECT count(*) FROM jobs AS f WHERE f.tenant_id = jobs.tenant_id AND {_in_flight('f')}) AS busy, "
         "(SELECT tier FROM tenants WHERE tenants.id = jobs.tenant_id) AS tier, "
         "(SELECT max(served_at) FROM flow_turns WHERE flow_turns.tenant_id = jobs.tenant_id) AS last_turn "
@@ -349,15 +352,18 @@ def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UU
     if scoped:
         params.update(tenants=list(tenant_ids or []), keys=list(keys or []))
     waiting = db.session.execute(_WAITING_TENANTS[scoped], params).all()
-    # Fewest slots in use (relative to the tier's) first, then whoever had a limited
-    # key least lately, then the longest waiting.
+    # A tenant whose few waiting jobs all fit its free slots (a quiet one, not a
+    # backlog) first; then the fewest slots in use for the tier (the tier's weight);
+    # then whoever had a limited key least lately; then the longest waiting.
     open_tenants = []
-    for tenant_id, oldest, busy, tier, last_turn in waiting:
+    for tenant_id, oldest, count, busy, tier, last_turn in waiting:
         limit = int(tier_limits_of(tier)["concurrency"])
         if busy < limit:
-            open_tenants.append((busy / limit, last_turn or _NEVER, oldest, tenant_id))
+            open_tenants.append((count > limit - busy, busy / limit, last_turn or _NEVER, oldest,
+                                 tenant_id))
     open_tenants.sort()
     order = [t for *_, t in open_tenants[:batch]]
+    backlogged = {t for flooded, *_, t in open_tenants if flooded}
     if not order:
         return [], {}
     admission = Admission.start(now)
@@ -376,9 +382,9 @@ def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UU
     held: dict[uuid.UUID, tuple[str, str]] = {}
     rank = {t: n for n, t in enumerate(order)}
     while len(picks) < batch and any(queues.values()):
-        # Each round, whoever had the contended key least lately goes first.
-        order.sort(key=lambda t: (admission.last_turn(t, queues[t][0].flow_keys) if queues[t]
-                                  else _NEVER, rank[t]))
+        # Each round, quiet tenants first, then whoever had the contended key least lately.
+        order.sort(key=lambda t: (t in backlogged, admission.last_turn(t, queues[t][0].flow_keys)
+                                  if queues[t] else _NEVER, rank[t]))
         for tenant_id in order:
             queue = queues[tenant_id]
             while queue:

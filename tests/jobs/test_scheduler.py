@@ -78,9 +78,9 @@ def test_the_relay_gives_every_tenant_a_turn_whatever_the_backlog(app_ctx, regis
     db.session.commit()
     redis_client().delete("default")
     assert jobs.relay(batch=3)["dispatched"] == 3
-    # Turns: each tenant one job per round (the longest waiting first), so the small
-    # tenant's jobs are not behind 248 older ones.
-    assert sent() == [backlog[2], mine[2], backlog[3]]
+    # Turns: each tenant one job per round, and a tenant whose jobs all fit its free
+    # slots first, so the small tenant's jobs are not behind 248 older ones.
+    assert sent() == [mine[2], backlog[2], mine[3]]
 
 
 def test_a_finished_job_hands_its_slot_to_the_tenants_highest_priority_at_once(
