@@ -329,7 +329,9 @@ def hand_on(tenant_id: uuid.UUID, keys: list[str] | tuple[str, ...] = ()) -> int
     if not scheduler.anything_waiting([tenant_id], freed):
         return 0
     try:
-        return dispatch_ready(50, tenant_ids=[tenant_id], keys=freed)
+        # One slot of the tenant and one of each key came free: a few picks fill them
+        # (the relay sends whatever else may go), and a few tenants' locks suffice.
+        return dispatch_ready(len(freed) + 2, tenant_ids=[tenant_id], keys=freed)
     except Exception as exc:  # noqa: BLE001 - the relay hands the slot on instead
         log.warning("could not hand on the slots of tenant %s (%s); the relay will", tenant_id, exc)
         db.session.rollback()
