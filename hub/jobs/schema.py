@@ -22,6 +22,13 @@ class JobErrorSchema(ma.Schema):
     message = ma.fields.String()
 
 
+class PriorityField(ma.fields.Field):
+    """Stored as its index (0 low, 1 normal, 2 high: higher runs first); shown by name."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return PRIORITIES[value if value is not None else 1]
+
+
 class JobSchema(ma.Schema):
     id = ma.fields.UUID()
     tenant_id = ma.fields.UUID()
@@ -42,8 +49,7 @@ class JobSchema(ma.Schema):
     request_id = ma.fields.String(allow_none=True)
     created_by = ma.fields.UUID(allow_none=True)
     notify = ma.fields.Boolean()
-    priority = ma.fields.Function(lambda job: PRIORITIES[job.priority if job.priority is not None else 1],
-                                  metadata={"type": "string", "enum": list(PRIORITIES)})
+    priority = PriorityField(metadata={"type": "string", "enum": list(PRIORITIES)})
     waiting_for = ma.fields.String(allow_none=True, metadata={
         "description": "The limit a waiting job is held back by: `tenant` (the plan's jobs at a "
                        "time), or a flow-control key such as `smtp` or `webhook-endpoint:<id>`. "

@@ -152,11 +152,11 @@ def test_an_smtp_rate_holds_across_two_workers(app, app_ctx, register, scheduled
         wait_until(lambda: len(sink.messages()) == 15, 60, "15 messages at the SMTP server")
         at = sorted(m.at for m in sink.messages())
         assert len({m.message["Message-ID"] for m in sink.messages()}) == 15  # each once
-        # Starts are spaced 0.2 s apart; sending adds milliseconds of jitter each way.
-        # No six messages within 0.9 s, no seven within a second; unpaced, all 15 would
-        # arrive within about half a second.
-        assert min(at[i + 5] - at[i] for i in range(len(at) - 5)) >= 0.9, at
-        assert min(at[i + 6] - at[i] for i in range(len(at) - 6)) >= 1.0, at
+        # Starts are granted 0.2 s apart; a busy machine delays some sends by a tenth of
+        # a second or so, which can bring a sixth message into a second's window, never a
+        # seventh. Unpaced, all 15 arrive within about half a second.
+        assert min(at[i + 6] - at[i] for i in range(len(at) - 6)) > 1.0, at
+        assert at[-1] - at[0] >= 14 / 5 * 0.8, at
     finally:
         sink.stop()
 
