@@ -179,7 +179,8 @@ def _confirm_slots(reserved: list[Job]) -> dict[uuid.UUID, float]:
     mine = [job.id for job in reserved]
     admission = scheduler.Admission.start(utcnow())
     admission.load_tenants({job.tenant_id for job in reserved}, exclude=mine)
-    admission.load_keys({key for job in reserved for key in job.flow_keys}, exclude=mine)
+    admission.load_keys({key for job in reserved for key in job.flow_keys}, exclude=mine,
+                        queue_behind=True)
     admitted: dict[uuid.UUID, float] = {}
     # Highest priority first; otherwise the order they were created in.
     for job in sorted(reserved, key=lambda j: -j.priority):

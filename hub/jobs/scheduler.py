@@ -155,6 +155,10 @@ _KEYS_BUSY = text(
     "GROUP BY k").bindparams(bindparam("keys", type_=ARRAY(String())),
                              bindparam("exclude", type_=ARRAY(Uuid())))
 
+_WAITED_FOR = text(
+    "SELECT k FROM unnest(CAST(:keys AS varchar[])) AS k WHERE EXISTS (SELECT 1 FROM jobs WHERE "
+    "jobs.waiting_for = k AND jobs.dispatched_at IS NULL AND jobs.status IN ('queued', 'retrying'))")
+
 _ALL_KEYS_BUSY = text(
     f"SELECT k, count(*) FROM jobs, unnest(jobs.flow_keys) AS k WHERE {IN_FLIGHT_SQL} "
     "AND jobs.flow_keys <> '{}' GROUP BY k")
@@ -175,6 +179,7 @@ class Admission:
     # (key, tenant) -> when the tenant last had a job admitted on the key.
     served: dict[tuple[str, uuid.UUID], datetime] = field(default_factory=dict)
     served_changed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    contended: set[str] = field(default_factory=set)  # keys other jobs already wait for
 
     @classmethod
     def start(cls, now: datetime) -> Admission:
@@ -195,8 +200,12 @@ class Admission:
         for tenant_id in ids:  # a tenant deleted meanwhile: nothing of it runs
             self.tenant_free.setdefault(tenant_id, 0)
 
-    def load_keys(self, keys: Iterable[str], exclude: Iterable[uuid.UUID] = ()) -> None:
-        """Lock the keys (after every tenant lock) and read what each allows now."""
+    def load_keys(self, keys: Iterable[str], exclude: Iterable[uuid.UUID] = (), *,
+                  queue_behind: bool = False) -> None:
+        """Lock the keys (after every tenant lock) and read what each allows now.
+
+        `queue_behind`: a job that did not wait (a new one) takes nothing of a key
+        other jobs already wait for; it joins them, and their turns decide."""
         new = sorted(set(keys) - set(self.limits))
         for key in new:
             self.limits[key] = flow_limit(key)
@@ -217,6 +226,8 @@ class Admission:
             rows = db.session.execute(db.select(FlowRate.key, FlowRate.next_at)
                                       .where(FlowRate.key.in_(paced))).all()
             self.rate_next.update({key: at for key, at in rows})
+        if queue_behind:
+            self.contended.update(db.session.scalars(_WAITED_FOR, {"keys": limited}))
 
     def admit(self, tenant_id: uuid.UUID, keys: Iterable[str]) -> tuple[bool, float, str | None]:
         """Take a slot of the tenant and of each key for one job: (admitted, seconds until
@@ -227,7 +238,7 @@ class Admission:
         start = self.now
         for key in keys:
             limit = self.limits[key]
-            if limit.concurrency and self.key_free.get(key, 0) <= 0:
+            if key in self.contended or (limit.concurrency and self.key_free.get(key, 0) <= 0):
                 return False, 0.0, key
             if limit.interval:
                 at = max(self.now, self.rate_next.get(key, self.now))

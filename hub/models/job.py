@@ -37,6 +37,9 @@ class Job(IdMixin, TimestampMixin, Model):
         sa.Index("ix_jobs_tenant_waiting", "tenant_id", sa.text("priority DESC"),
                  sa.text("coalesce(next_attempt_at, created_at)"),
                  postgresql_where=sa.text(WAITING_SQL)),
+        # Whether anyone already waits for a key (a new job then queues behind them).
+        sa.Index("ix_jobs_waiting_for", "waiting_for",
+                 postgresql_where=sa.text(WAITING_SQL + " AND waiting_for IS NOT NULL")),
         # Who waits for a flow-control key that just came free.
         sa.Index("ix_jobs_waiting_flow_keys", "flow_keys", postgresql_using="gin",
                  postgresql_where=sa.text(WAITING_SQL + " AND flow_keys <> '{}'")),

@@ -28,6 +28,8 @@ def upgrade():
                     postgresql_where=sa.text(WAITING))
     op.create_index('ix_jobs_waiting_flow_keys', 'jobs', ['flow_keys'], postgresql_using='gin',
                     postgresql_where=sa.text(WAITING + " AND flow_keys <> '{}'"))
+    op.create_index('ix_jobs_waiting_for', 'jobs', ['waiting_for'],
+                    postgresql_where=sa.text(WAITING + " AND waiting_for IS NOT NULL"))
     op.create_table(
         'flow_rates',
         sa.Column('key', sa.String(length=200), nullable=False),
@@ -50,6 +52,7 @@ def downgrade():
     op.drop_index('ix_flow_turns_tenant', table_name='flow_turns')
     op.drop_table('flow_turns')
     op.drop_table('flow_rates')
+    op.drop_index('ix_jobs_waiting_for', table_name='jobs')
     op.drop_index('ix_jobs_waiting_flow_keys', table_name='jobs')
     op.drop_index('ix_jobs_tenant_waiting', table_name='jobs')
     with op.batch_alter_table('jobs', schema=None) as batch_op:

@@ -185,3 +185,23 @@ def test_a_shallow_queue_keeps_the_backlog_in_the_outbox_where_tenants_take_turn
     finish(backlog[0])
     # The freed place goes to the tenant with nothing running, not to the older backlog.
     assert sent() == backlog[:3] + [mine]
+
+
+def test_a_new_job_queues_behind_jobs_already_waiting_for_its_key(app_ctx, register, limits):
+    limits(concurrency=5, flows={"paced": {"rate": "2/second"}})
+    first, second = register(), register()
+    a = [str(jobs.create_job(uuid.UUID(first.tenant["id"]), "demo.sleep", {"seconds": 0},
+                             flow_keys=["paced"]).id) for _ in range(5)]
+    jobs.commit_and_dispatch()
+    waiting = [i for i in a if job(i).waiting_for == "paced"]
+    assert waiting  # the horizon's grants went out; the rest wait
+    rate = db.session.get(FlowRate, "paced")
+    rate.next_at = utcnow()  # time passes: the key has a start to give again
+    db.session.commit()
+    (b,) = [str(jobs.create_job(uuid.UUID(second.tenant["id"]), "demo.sleep", {"seconds": 0},
+                                flow_keys=["paced"]).id)]
+    jobs.commit_and_dispatch()
+    # The free start is not the newcomer's to grab: it joins the queue, and turns decide.
+    assert job(b).waiting_for == "paced"
+    jobs.relay()
+    assert b in sent()  # the second tenant never had the key: its turn comes first
