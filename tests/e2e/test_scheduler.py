@@ -194,3 +194,44 @@ def _free_port() -> int:
     from localservices import free_port
 
     return free_port()
+
+
+def test_sockets_hear_why_a_job_waits_and_when_it_stops_waiting(app, base_config, process_logs):
+    import requests
+
+    from tests.support.helpers import PASSWORD
+    from tests.support.processes import WebHub
+    from tests.support.socket_client import RecordingClient
+
+    config = {**base_config, "FLOW_LIMITS": {**app.config["FLOW_LIMITS"], "demo:*": {"concurrency": 1}}}
+    web = WebHub(config, process_logs)  # the API and its realtime process; no worker runs anything
+    sock = None
+    try:
+        signup = requests.post(web.url + "/api/v1/auth/register", timeout=10, json={
+            "tenant_name": "Waiters", "name": "W", "email": f"{uuid.uuid4().hex[:10]}@example.com",
+            "password": PASSWORD}).json()["data"]
+        headers = {"Authorization": f"Bearer {signup['access_token']}"}
+        sock = RecordingClient(web.url, signup["access_token"])
+
+        def submit() -> str:
+            resp = requests.post(web.url + "/api/v1/jobs", headers=headers, timeout=10, json={
+                "type": "demo.sleep", "payload": {"seconds": 30, "flow_key": "k"}})
+            assert resp.status_code == 202, resp.text
+            return resp.json()["data"]["id"]
+
+        holder, waiter = submit(), submit()
+        tenant_id = (signup.get("tenant") or {}).get("id") or signup["user"]["tenant_id"]
+        key = f"demo:{tenant_id}:k"
+        held = wait_until(lambda: [u for u in sock.job_updates(waiter) if u["waiting_for"] == key],
+                          10, "a job.updated saying what the job waits for")
+        assert "1 at a time" in held[0]["message"]
+        resp = requests.post(web.url + f"/api/v1/jobs/{holder}/cancel", headers=headers, timeout=10)
+        assert resp.status_code == 200, resp.text
+        freed = wait_until(lambda: [u for u in sock.job_updates(waiter) if u["waiting_for"] is None
+                                    and u["version"] > held[0]["version"]],
+                           10, "a job.updated saying the job no longer waits")
+        assert freed[-1]["status"] == "queued" and freed[-1]["message"] == "queued"
+    finally:
+        if sock is not None:
+            sock.close()
+        web.stop()
