@@ -83,6 +83,7 @@ def test_a_backlog_never_starves_another_tenant(app, app_ctx, register, schedule
     wait_until(lambda: statuses(quiet.tenant["id"])["succeeded"] == 10, 30,
                "the quiet tenant's 10 jobs to succeed")
     took = time.monotonic() - started
+    print(f"the quiet tenant's 10 jobs: all succeeded {took:.1f} s after it queued them")
     # Two seconds per job ahead of it at most twice over, plus the machine's noise;
     # before the scheduler, 4 of the 10 had finished after 60 s.
     assert took < 20, f"the quiet tenant waited {took:.1f} s"
@@ -106,6 +107,7 @@ def test_three_tenants_with_backlogs_share_the_workers_in_turns(app, app_ctx, re
                           "45 jobs to succeed")
     shares = [finished[t.tenant["id"]] for t in tenants]
     fair = sum(shares) / 3
+    print(f"shares of the first {sum(shares)} jobs done: {shares}")
     assert all(abs(share - fair) <= 0.2 * fair for share in shares), shares
 
 
