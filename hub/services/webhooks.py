@@ -23,7 +23,15 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.integrations import outbound
 from hub.integrations.standard_webhooks import generate_secret
-from hub.models import ACTIVE_STATUSES, Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from hub.models import (
+    ACTIVE_STATUSES,
+    USER_DISABLED_REASON,
+    Job,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 from hub.services import audit, encryption, paginate
 
 log = logging.getLogger(__name__)
@@ -96,7 +104,7 @@ def update_endpoint(actor: audit.Actor, endpoint: WebhookEndpoint,
         # Switched back on by a person: start with a clean record.
         endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
     elif changed.get("enabled") is False:
-        endpoint.disabled_reason, endpoint.disabled_at = "disabled by a user", utcnow()
+        endpoint.disabled_reason, endpoint.disabled_at = USER_DISABLED_REASON, utcnow()
     if changed:
         audit.record(actor, "webhook_endpoint.updated", "webhook_endpoint", endpoint.id,
                      {"changed": sorted(changed), **{k: changed[k] for k in ("url", "events", "enabled")
