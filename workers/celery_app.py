@@ -19,20 +19,23 @@ if os.environ.get("WORKER_METRICS_PORT"):
 
     _metric_values.ValueClass = _metric_values.get_value_class()
 
-from hub import create_app  # noqa: E402
+from hub import create_app, tracing  # noqa: E402
 from workers import periodic, signals  # noqa: E402
 from workers.base import HubTask  # noqa: E402
 
 TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.files", "tasks.payments",
                 "tasks.sync")
 
+tracing.name_service("hub-worker")
 flask_app = create_app()
+tracing.instrument_celery()
 celery_app = flask_app.extensions["celery"]
 HubTask.flask_app = flask_app
 signals.connect(flask_app)
 
 for _module in TASK_MODULES:
     __import__(_module)
+periodic.quiet_in_flower(celery_app)
 
 celery_app.conf.beat_schedule = periodic.beat_schedule(flask_app)
 celery_app.conf.beat_schedule_filename = flask_app.config["BEAT_SCHEDULE_FILE"]
