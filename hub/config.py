@@ -234,6 +234,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # Adds a `tenant` label to hub_jobs and to the attempt, webhook and integration
     # counters. Off: a tenant id per series multiplies them by the number of tenants.
     "METRICS_TENANT_LABELS": (_bool, False),
+    # The operator's view (staff, /api/v1/operations): jobs one bulk retry or cancel may
+    # touch, how often staff may run one, and when a sent job that has not started is stuck.
+    "OPS_BULK_MAX": (_int, 500),
+    "OPS_BULK_RATE_LIMIT": (str, "10 per minute"),
+    "OPS_STUCK_SECONDS": (_int, 600),
     # OpenTelemetry tracing (hub/tracing.py), by the standard variables: on when an OTLP
     # endpoint or an exporter is named; the SDK reads the other OTEL_* variables itself.
     "OTEL_SDK_DISABLED": (_bool, False),

@@ -33,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     from hub.api.invitations.routes import blp as invitations_blp
     from hub.api.jobs.routes import blp as jobs_blp
     from hub.api.jobs.routes import document_job_types
+    from hub.api.operations.routes import blp as operations_blp
     from hub.api.payments.routes import invoices_blp, payments_blp
     from hub.api.payments.webhook import blp as stripe_webhook_blp
     from hub.api.realtime.routes import blp as realtime_blp
@@ -44,7 +45,7 @@ def register_blueprints(app: Flask) -> None:
         api.spec.components.security_scheme(name, scheme)
     for blp in (auth_blp, users_blp, invitations_blp, api_keys_blp, audit_blp, jobs_blp, emails_blp,
                 files_blp, endpoints_blp, deliveries_blp, invoices_blp, payments_blp,
-                stripe_webhook_blp, realtime_blp):
+                stripe_webhook_blp, realtime_blp, operations_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     api.register_blueprint(health_blp)
     for blp in (connectors_blp, connections_blp):
