@@ -83,20 +83,23 @@ def search(f: JobFilter, page: int, per_page: int) -> tuple[list[Job], int]:
     return paginate(_query(f), page, per_page, Job.created_at.desc(), Job.id)
 
 
-def failed_groups(f: JobFilter, limit: int = 200) -> list[dict[str, Any]]:
-    """Failed jobs grouped by type and error code, the biggest group first."""
+def failed_groups(f: JobFilter, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """Failed jobs grouped by type and error code, the biggest group first; and the number
+    of groups."""
     sub = _query(f if f.statuses else replace(f, statuses=("failed",))).subquery()
     job = sub.c
-    code = func.coalesce(sub.c.error["code"].as_string(), NO_ERROR_CODE)
-    rows = db.session.execute(
-        select(job.type, code.label("code"), func.count().label("count"),
-               func.count(func.distinct(job.tenant_id)).label("tenants"),
-               func.min(job.created_at).label("first_created_at"),
-               func.max(job.finished_at).label("last_failed_at"))
-        .group_by(job.type, code).order_by(func.count().desc(), job.type).limit(limit)).all()
+    code = func.coalesce(job.error["code"].as_string(), NO_ERROR_CODE)
+    groups = (select(job.type, code.label("code"), func.count().label("count"),
+                     func.count(func.distinct(job.tenant_id)).label("tenants"),
+                     func.min(job.created_at).label("first_created_at"),
+                     func.max(job.finished_at).label("last_failed_at"))
+              .group_by(job.type, code))
+    total = db.session.scalar(select(func.count()).select_from(groups.subquery())) or 0
+    rows = db.session.execute(groups.order_by(func.count().desc(), job.type, code)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
     return [{"type": r.type, "error_code": r.code, "count": r.count, "tenants": r.tenants,
              "first_created_at": r.first_created_at, "last_failed_at": r.last_failed_at}
-            for r in rows]
+            for r in rows], total
 
 
 def stuck(not_started_for: timedelta, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:

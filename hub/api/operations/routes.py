@@ -69,10 +69,12 @@ class FailedJobs(MethodView):
     @blp.response(200, FailedGroupSchema(many=True))
     @blp.alt_response(403, response="FORBIDDEN", description="Not hub staff.")
     def get(self, args):
-        """Failed jobs grouped by type and error code, the biggest group first (at most 200
-        groups); the same filters as the search narrow them."""
+        """Failed jobs grouped by type and error code, the biggest group first (paged by
+        group); the same filters as the search narrow them."""
         _staff()
-        return operations.failed_groups(_filter(args))
+        groups, total = operations.failed_groups(_filter(args), args["page"], args["per_page"])
+        set_pagination(args["page"], args["per_page"], total)
+        return groups
 
 
 @blp.route("/stuck-jobs")

@@ -31,8 +31,9 @@ class OpsJobQuerySchema(PaginationArgsSchema, _FilterFields):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
 
 
-class FailedQuerySchema(_FilterFields):
-    pass
+class FailedQuerySchema(PaginationArgsSchema, _FilterFields):
+    status = ma.fields.String(validate=ma.validate.OneOf(("failed", "cancelled", "retrying")), metadata={
+        "description": "Whose errors to group: `failed` (the default), or `retrying`/`cancelled`."})
 
 
 class StuckQuerySchema(PaginationArgsSchema):
