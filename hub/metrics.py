@@ -101,9 +101,11 @@ class LedgerCollector:
 
     def _ledger(self) -> list[Any]:
         by_tenant = tenant_labels()
-        jobs = GaugeMetricFamily("hub_jobs", "Jobs in flight in the ledger, by status and type.",
-                                 labels=["status", "type", *(["tenant"] if by_tenant else [])])
-        columns = (Job.status, Job.type, *((Job.tenant_id,) if by_tenant else ()))
+        # `queue` follows from `type` (a type has one queue): it adds no series, and lets a
+        # dashboard show depth per queue.
+        jobs = GaugeMetricFamily("hub_jobs", "Jobs in flight in the ledger, by status, type and queue.",
+                                 labels=["status", "type", "queue", *(["tenant"] if by_tenant else [])])
+        columns = (Job.status, Job.type, Job.queue, *((Job.tenant_id,) if by_tenant else ()))
         for *labels, n in db.session.execute(
                 select(*columns, func.count()).where(Job.status.in_(ACTIVE_STATUSES))
                 .group_by(*columns)):
