@@ -36,11 +36,12 @@ def _staff() -> None:
 def _filter(args: dict[str, Any]) -> operations.JobFilter:
     status = args.get("status")
     statuses = tuple(status) if isinstance(status, list) else ((status,) if status else ())
+    key, has_value, value = (args.get("payload") or "").partition("=")
     return operations.JobFilter(
         tenant_id=args.get("tenant_id"), type=args.get("type"), statuses=statuses,
         error_code=args.get("error_code"), created_after=args.get("created_after"),
-        created_before=args.get("created_before"), payload_key=args.get("payload_key"),
-        payload_value=args.get("payload_value"))
+        created_before=args.get("created_before"), payload_key=key or None,
+        payload_value=value if has_value else None)
 
 
 def _bulk_limit() -> str:

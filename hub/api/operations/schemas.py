@@ -16,15 +16,11 @@ class _FilterFields(ma.Schema):
                                   metadata={"description": "The job's `error.code`."})
     created_after = UTCDateTimeField(clamp=True)
     created_before = UTCDateTimeField(clamp=True)
-    payload_key = ma.fields.String(validate=ma.validate.Length(min=1, max=64), metadata={
-        "description": "Jobs whose payload has this top-level key (with `payload_value`: "
-                       "with this value, compared as text)."})
-    payload_value = ma.fields.String(validate=ma.validate.Length(max=256))
-
-    @ma.validates_schema
-    def _value_needs_key(self, data: dict, **_kw) -> None:
-        if "payload_value" in data and "payload_key" not in data:
-            raise ma.ValidationError("payload_value needs payload_key.", "payload_value")
+    payload = ma.fields.String(validate=[ma.validate.Length(min=1, max=321),
+                                         ma.validate.Regexp(r"^[^=]", error="Start with the key.")],
+                               metadata={
+        "description": "`key`: jobs whose payload has this top-level key; `key=value`: with "
+                       "this value, compared as text (the first `=` splits them)."})
 
 
 class OpsJobQuerySchema(PaginationArgsSchema, _FilterFields):

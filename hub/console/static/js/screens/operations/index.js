@@ -14,8 +14,7 @@ const FILTERS = [
   { path: "tenant_id", label: "Tenant id", hint: "One tenant's jobs (its id)" },
   { path: "type", label: "Job type", hint: "e.g. email.send" },
   { path: "error_code", label: "Error code", hint: "e.g. SMTP_REJECTED" },
-  { path: "payload_key", label: "Payload key", hint: "Jobs whose payload has this key" },
-  { path: "payload_value", label: "Payload value", hint: "…with this value (as text)" },
+  { path: "payload", label: "Payload", hint: "A key the payload has, or key=value" },
 ];
 
 const short = (id) => (id ? id.slice(0, 8) : "");
@@ -58,7 +57,7 @@ function stuckRow(item) {
 
 async function renderOperations(main) {
   const fields = FILTERS.map((f) => field({ ...f, attrs: { autocomplete: "off", spellcheck: "false",
-    maxlength: f.path === "payload_value" ? 256 : 64 } }));
+    maxlength: f.path === "payload" ? 321 : 64 } }));
   const status = field({ path: "status", label: "Status", control: "select",
     options: STATUSES.map((s) => ({ value: s, label: s || "any" })) });
   const all = [...fields, status];
