@@ -17,8 +17,8 @@ from flask import Flask, g, has_request_context
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from hub.envelope import current_request_id
 from hub.telemetry import current_job, job_scope
+from hub.web.context import current_request_id
 
 FORMAT = "%(asctime)s %(levelname)s [%(name)s] [req=%(request_id)s job=%(job_id)s] %(message)s"
 CONTEXT_FIELDS = ("request_id", "trace_id", "job_id", "tenant_id")

@@ -40,10 +40,10 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.errors import error_response
 from hub.extensions import db, limiter, redis_client
 from hub.models import ACTIVE_STATUSES, USER_DISABLED_REASON, Job, WebhookEndpoint
 from hub.telemetry import TenantCounter, tenant_labels, use_tenant_labels
+from hub.web.errors import error_response
 
 log = logging.getLogger(__name__)
 

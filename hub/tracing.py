@@ -132,7 +132,7 @@ def instrument_celery() -> None:
 
 
 def _tag_request() -> None:
-    from hub.envelope import current_request_id
+    from hub.web.context import current_request_id
 
     span = trace.get_current_span()
     if span.is_recording():

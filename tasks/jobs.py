@@ -7,7 +7,7 @@ from celery import shared_task
 from flask import current_app
 
 from hub import jobs
-from hub.jobtypes import all_job_types
+from hub.jobs.types import all_job_types
 from workers.base import HubTask
 from workers.periodic import periodic, run_once
 

@@ -22,11 +22,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
 
-from hub.errors import Conflict, HubError, ValidationFailed
+from hub import audit
 from hub.extensions import db
+from hub.jobs import actions as job_actions
 from hub.models import Job, utcnow
-from hub.models.base import paginate
-from hub.services import audit, job_actions
+from hub.services import paginate
+from hub.web.errors import Conflict, HubError, ValidationFailed
 
 RETRYABLE = ("failed", "cancelled")
 CANCELLABLE = ("queued", "retrying", "running")

@@ -6,7 +6,7 @@ import pytest
 import requests
 from localservices import free_port
 
-from tests.processes import start_flower, wait_until
+from tests.support.processes import start_flower, wait_until
 
 pytestmark = pytest.mark.e2e
 AUTH = ("ops", "flower-test-pass")

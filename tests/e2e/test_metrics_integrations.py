@@ -8,7 +8,7 @@ import requests
 from localservices import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.processes import start_ready_worker, wait_until
+from tests.support.processes import start_ready_worker, wait_until
 from tests.webhooks.conftest import WORKER_SETTINGS, Receiver, create_endpoint
 
 pytestmark = pytest.mark.e2e

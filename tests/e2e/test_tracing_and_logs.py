@@ -19,8 +19,8 @@ import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.helpers import PASSWORD
-from tests.processes import WebHub, start_beat, start_ready_worker, wait_until
+from tests.support.helpers import PASSWORD
+from tests.support.processes import WebHub, start_beat, start_ready_worker, wait_until
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from hub import telemetry
-from hub.integrations import outbound
+from hub.integrations import http as outbound
 from tests.webhooks.conftest import Receiver
 
 COUNTER = "hub_integration_requests_total"

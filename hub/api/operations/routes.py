@@ -18,10 +18,10 @@ from hub.api.operations.schemas import (
     StuckJobSchema,
     StuckQuerySchema,
 )
-from hub.envelope import HubBlueprint, set_message, set_pagination
-from hub.errors import Forbidden
 from hub.extensions import limiter
 from hub.services import operations
+from hub.web.envelope import HubBlueprint, set_message, set_pagination
+from hub.web.errors import Forbidden
 
 blp = HubBlueprint("operations", __name__, url_prefix="/operations",
                    description="Hub staff: every tenant's jobs, failures by cause, stuck jobs, "

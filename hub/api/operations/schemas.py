@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from hub.envelope import PaginationArgsSchema
-from hub.fields import UTCDateTimeField
-from hub.job_schema import JobSchema
+from hub.jobs.schema import JobSchema
 from hub.models import STATUSES
+from hub.web.envelope import PaginationArgsSchema
+from hub.web.fields import UTCDateTimeField
 
 
 class _FilterFields(ma.Schema):
