@@ -185,7 +185,11 @@ def job_attempt(job_id: str, job_type: str, tenant_id: str, request_id: str | No
 
 
 class QuietTicksSampler:
-    """Drops traces that start at a periodic housekeeping task; `base` decides the rest."""
+    """Drops traces that would start at a periodic housekeeping task or at a bare client
+    call (a Redis poll of Celery's consumer, a query of the metrics scrape, the realtime
+    process's checks): a trace starts where the hub is asked to do something, a
+    request or a task. `base` (OTEL_TRACES_SAMPLER) decides the rest.
+    """
 
     def __init__(self, base: Any) -> None:
         self.base = base
@@ -196,7 +200,7 @@ class QuietTicksSampler:
         from opentelemetry.sdk.trace.sampling import Decision, SamplingResult
 
         is_root = not trace.get_current_span(parent_context).get_span_context().is_valid
-        if is_root and any(prefix in name for prefix in QUIET_PREFIXES):
+        if is_root and (kind == trace.SpanKind.CLIENT or any(p in name for p in QUIET_PREFIXES)):
             return SamplingResult(Decision.DROP)
         return self.base.should_sample(parent_context, trace_id, name, kind, attributes, links,
                                        trace_state)

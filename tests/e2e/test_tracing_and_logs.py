@@ -24,6 +24,7 @@ from tests.support.processes import WebHub, start_beat, start_ready_worker, wait
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.e2e
+CLIENT = 3  # opentelemetry.proto's Span.SpanKind.SPAN_KIND_CLIENT
 
 
 class Collector:
@@ -63,7 +64,7 @@ class Collector:
                     attrs = {a.key: (a.value.string_value or a.value.int_value or a.value.bool_value)
                              for a in span.attributes}
                     with self._lock:
-                        self.spans.append({"service": service, "name": span.name,
+                        self.spans.append({"service": service, "name": span.name, "kind": span.kind,
                                            "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
                                            "parent_id": span.parent_span_id.hex(), "attributes": attrs})
 
@@ -184,8 +185,12 @@ def test_a_job_the_relay_sends_later_still_joins_its_requests_trace(traced):
                                   if s["name"] == "job.attempt demo.sleep"], 30,
                          "the attempt's span in the request's trace")
     assert attempt[0]["attributes"]["hub.job_id"] == job_id
-    # Beat's relay ticks themselves are not traced.
+    # Beat's relay ticks themselves are not traced, nor are calls made outside any request or
+    # task (Celery's Redis polling, the realtime process's checks): every trace starts at a
+    # request, a task run or a job's dispatch.
     assert not [s for s in collector.spans if "hub.maintenance" in s["name"]]
+    roots = {(s["service"], s["name"], s["kind"]) for s in collector.spans if s["parent_id"] == ""}
+    assert roots and not [r for r in roots if r[2] == CLIENT], roots
 
 
 def test_json_logs_name_the_request_trace_job_and_tenant(traced):
