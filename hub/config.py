@@ -93,6 +93,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # owner elsewhere; the per-account ceiling is much higher, against distributed guessing.
     "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": (str, "5 per minute"),
     "LOGIN_RATE_LIMIT_ACCOUNT": (str, "100 per hour"),
+    # POST /auth/password per user: a stolen access token must not become a way to
+    # guess the current password (each attempt counts, right or wrong).
+    "PASSWORD_CHANGE_RATE_LIMIT": (str, "10 per hour"),
     "API_RATE_LIMIT": (str, "600 per minute"),
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
     "CELERY_TASK_EVENTS": (_bool, False),
