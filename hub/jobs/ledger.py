@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from hub import tracing
 from hub.extensions import db
 from hub.jobs import scheduler
 from hub.jobs.schema import dump_job, emit_job_update
@@ -216,11 +217,13 @@ class Message:
     type: str
     tenant_id: uuid.UUID
     request_id: str | None
+    traceparent: str | None = None
     countdown: float | None = None
 
     @classmethod
     def of(cls, job: Any, countdown: float | None = None) -> Message:
-        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id, countdown)
+        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id,
+                   getattr(job, "traceparent", None), countdown)
 
 
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -281,15 +284,19 @@ def _emit_rows(rows: list[Any]) -> None:
 
 def send_to_broker(message: Message, countdown: float | None = None) -> None:
     celery_app = current_app.extensions["celery"]
-    celery_app.send_task(
-        RUN_TASK, args=[str(message.job_id)], task_id=str(message.job_id), queue=message.queue,
-        countdown=countdown if countdown and countdown > 0 else None,
-        # The ledger holds results; not subscribing to Celery's result keeps
-        # publishing a single round trip (and quick to fail when Redis is down).
-        ignore_result=True,
-        headers={"request_id": message.request_id, "job_type": message.type,
-                 "tenant_id": str(message.tenant_id)},
-    )
+    headers = {"request_id": message.request_id, "job_type": message.type,
+               "tenant_id": str(message.tenant_id)}
+    with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
+                             message.request_id, message.traceparent, headers):
+        # Named after the job type, with the job and tenant as arguments: what Flower shows.
+        celery_app.send_task(
+            message.type, kwargs={"job_id": str(message.job_id), "tenant_id": str(message.tenant_id)},
+            task_id=str(message.job_id), queue=message.queue,
+            countdown=countdown if countdown and countdown > 0 else None,
+            # The ledger holds results; not subscribing to Celery's result keeps
+            # publishing a single round trip (and quick to fail when Redis is down).
+            ignore_result=True, headers=headers,
+        )
 
 
 def dispatch_ready(batch: int = 200, *, grace: timedelta = timedelta(0),
@@ -309,7 +316,8 @@ def dispatch_ready(batch: int = 200, *, grace: timedelta = timedelta(0),
     if waited:  # no longer waiting for a limit: `waiting_for` is null again
         _emit_rows(db.session.scalars(select(Job).where(Job.id.in_(waited))).all())
         db.session.commit()
-    messages = [Message(p.id, p.queue, p.type, p.tenant_id, p.request_id, p.countdown) for p in picks]
+    messages = [Message(p.id, p.queue, p.type, p.tenant_id, p.request_id, p.traceparent, p.countdown)
+                for p in picks]
     sent = 0
     for message in messages:
         if not _send_or_release(message, message.countdown):

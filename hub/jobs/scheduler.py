@@ -322,10 +322,12 @@ def _waiting_tenants_sql(scoped: bool) -> Any:
 _WAITING_TENANTS = {True: _waiting_tenants_sql(True), False: _waiting_tenants_sql(False)}
 
 _CANDIDATES = text(
-    "SELECT j.id, j.tenant_id, j.queue, j.type, j.request_id, j.flow_keys, j.waiting_for, j.status "
+    "SELECT j.id, j.tenant_id, j.queue, j.type, j.request_id, j.traceparent, j.flow_keys, "
+    "j.waiting_for, j.status "
     "FROM unnest(CAST(:tenants AS uuid[]), CAST(:free AS int[])) AS f(tenant_id, free) "
     "CROSS JOIN LATERAL (SELECT jobs.id, jobs.tenant_id, jobs.queue, jobs.type, jobs.request_id, "
-    "jobs.flow_keys, jobs.waiting_for, jobs.status FROM jobs WHERE jobs.tenant_id = f.tenant_id "
+    "jobs.traceparent, jobs.flow_keys, jobs.waiting_for, jobs.status FROM jobs "
+    "WHERE jobs.tenant_id = f.tenant_id "
     f"AND {_waiting('jobs')} "
     f"AND {_DUE} AND NOT (jobs.flow_keys && CAST(:saturated AS varchar[])) "
     "ORDER BY jobs.priority DESC, coalesce(jobs.next_attempt_at, jobs.created_at) "
@@ -343,6 +345,7 @@ class Pick:
     queue: str
     type: str
     request_id: str | None
+    traceparent: str | None
     countdown: float
     was_waiting_for: str | None
 
@@ -403,7 +406,7 @@ def pick(now: datetime, batch: int, *, fresh: datetime, tenant_ids: list[uuid.UU
                 ok, countdown, why = admission.admit(tenant_id, row.flow_keys)
                 if ok:
                     picks.append(Pick(row.id, row.tenant_id, row.queue, row.type, row.request_id,
-                                      countdown, row.waiting_for))
+                                      row.traceparent, countdown, row.waiting_for))
                     break
                 if why == TENANT:
                     queue.clear()

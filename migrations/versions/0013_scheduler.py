@@ -1,15 +1,15 @@
-"""jobs: priority, flow-control keys and what a waiting job waits for; flow_rates
+"""jobs: priority, flow-control keys and what a waiting job waits for; flow_rates, flow_turns
 
-Revision ID: 0012_scheduler
-Revises: 0011_account_tokens
+Revision ID: 0013_scheduler
+Revises: 0012_job_traceparent
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 
-revision = '0012_scheduler'
-down_revision = '0011_account_tokens'
+revision = '0013_scheduler'
+down_revision = '0012_job_traceparent'
 branch_labels = None
 depends_on = None
 
