@@ -10,6 +10,7 @@ token gone and stops.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from hub.extensions import db
-from hub.jobs import events
+from hub.jobs import events, scheduler
 from hub.jobs import steps as job_steps
 from hub.jobs.ledger import add_event, commit_and_dispatch, dispatch, hand_on, job_event_data
 from hub.jobs.schema import dump_job
@@ -101,11 +102,20 @@ def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
     run = JobRun(job_id=job.id, tenant_id=job.tenant_id, type=job.type, payload=dict(job.payload),
                  attempt=job.attempts, max_attempts=job.max_attempts, request_id=job.request_id,
                  lease_token=token)
+    run.extra["flow_keys"] = list(job.flow_keys or ())
     # From being sent to a worker (or created, if it never had to wait in the outbox).
     sent = job.dispatched_at or job.created_at
     run.extra["queue_wait"] = (now - sent).total_seconds() if sent is not None else None
     _finish_step(job, committed)
     return run
+
+
+def pace_start(run: JobRun) -> None:
+    """Hold the attempt until its rate keys allow it to start (usually no wait: the
+    scheduler granted this start; a worker that was busy then may be late)."""
+    wait = scheduler.start_delay(run.extra.get("flow_keys", ()))
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _lost_or_cancelled(run: JobRun) -> Exception:

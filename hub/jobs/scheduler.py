@@ -36,7 +36,7 @@ from flask import current_app
 from limits import parse
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.types import Integer, String, Uuid
+from sqlalchemy.types import DateTime, Integer, Interval, String, Uuid
 
 from hub.extensions import db
 from hub.models import PRIORITIES, FlowRate, FlowTurn, Tenant, utcnow
@@ -459,6 +459,32 @@ def anything_waiting(tenant_ids: list[uuid.UUID], keys: list[str]) -> bool:
     with db.engine.connect() as conn:
         return bool(conn.execution_options(isolation_level="AUTOCOMMIT").scalar(
             _ANYTHING_WAITING, {"tenants": tenant_ids, "keys": keys, "now": utcnow()}))
+
+
+_TAKE_START = text(
+    "INSERT INTO flow_rates (key, next_at, started_next_at) VALUES (:key, :now, :now + :gap) "
+    "ON CONFLICT (key) DO UPDATE SET started_next_at = "
+    "greatest(coalesce(flow_rates.started_next_at, :now), :now) + :gap "
+    "RETURNING flow_rates.started_next_at - :gap").bindparams(
+        bindparam("gap", type_=Interval()), bindparam("now", type_=DateTime(timezone=True)))
+
+
+def start_delay(keys: Iterable[str]) -> float:
+    """Seconds an attempt about to start waits so that its rate keys' real starts stay
+    `1/rate` apart: the scheduler paces grants, this paces starts (each key's slot
+    taken atomically, in autocommit)."""
+    paced = [(k, limit) for k in keys if (limit := flow_limit(k)) is not None and limit.interval]
+    if not paced:
+        return 0.0
+    now = utcnow()
+    wait = 0.0
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for key, limit in sorted(paced):
+            start = conn.scalar(_TAKE_START, {"key": key, "now": now,
+                                              "gap": timedelta(seconds=limit.interval)})
+            wait = max(wait, (start - now).total_seconds())
+    return wait
 
 
 def concurrency_keys(keys: Iterable[str]) -> list[str]:

@@ -138,6 +138,9 @@ class FlowRate(Model):
 
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # The same pacing as attempts really start (a worker busy at a job's granted time
+    # starts it late, and late starts must not bunch up at the provider).
+    started_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FlowTurn(Model):

@@ -34,6 +34,7 @@ def upgrade():
         'flow_rates',
         sa.Column('key', sa.String(length=200), nullable=False),
         sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('started_next_at', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_flow_rates')),
     )
     op.create_table(
