@@ -49,24 +49,10 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     `run_at` more than a year ahead.
     """
     tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
-    jtype = get_job_type(type_name)
-    if jtype is None:
-        raise ValidationFailed(f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them.",
-                               details={"fields": {"json": {"type": [f"unknown job type {type_name!r}"]}}})
-    if not (jtype.creatable or internal):
-        through = (f"queue it with {jtype.created_through}" if jtype.created_through
-                   else "the hub queues these itself")
-        raise ValidationFailed(f"POST /jobs does not take {type_name!r} jobs: {through}.",
-                               details={"fields": {"json": {"type": [f"not created through POST /jobs; "
-                                                                     f"{through}"]}}})
-    errors = jtype.validate(payload)
+    jtype, errors, message = check_new_job(type_name, payload, run_at, internal=internal)
     if errors:
-        raise ValidationFailed("The payload does not match the job type's schema.",
-                               details={"fields": {"json": {"payload": errors}}})
+        raise ValidationFailed(message, details={"fields": {"json": errors}})
     now = utcnow()
-    if run_at is not None and run_at > now + MAX_RUN_AT:
-        raise ValidationFailed("run_at is too far ahead.",
-                               details={"fields": {"json": {"run_at": ["at most a year ahead"]}}})
     job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
               status="queued", progress=0, message="queued", payload=payload,
               attempts=0, max_attempts=jtype.retry.max_attempts,
@@ -78,6 +64,30 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     db.session.flush()
     add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
     return job
+
+
+def check_new_job(type_name: str, payload: Any, run_at: datetime | None, *,
+                  internal: bool = False) -> tuple[JobType | None, dict[str, Any], str]:
+    """The job type, and the field errors of a job to create with their summary (none: valid).
+
+    Refused: an unknown type, a type clients may not create (unless `internal`),
+    a payload that does not match the type's schema, a `run_at` more than a year ahead.
+    """
+    jtype = get_job_type(type_name)
+    if jtype is None:
+        return None, {"type": [f"unknown job type {type_name!r}"]}, \
+            f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them."
+    if not (jtype.creatable or internal):
+        through = (f"queue it with {jtype.created_through}" if jtype.created_through
+                   else "the hub queues these itself")
+        return jtype, {"type": [f"not created through POST /jobs; {through}"]}, \
+            f"POST /jobs does not take {type_name!r} jobs: {through}."
+    errors = jtype.validate(payload)
+    if errors:
+        return jtype, {"payload": errors}, "The payload does not match the job type's schema."
+    if run_at is not None and run_at > utcnow() + MAX_RUN_AT:
+        return jtype, {"run_at": ["at most a year ahead"]}, "run_at is too far ahead."
+    return jtype, {}, ""
 
 
 def _mark_pending(job: Job) -> None:
@@ -196,10 +206,14 @@ def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
     return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
 
 
+def tenant_lock_key(tenant_id: uuid.UUID) -> int:
+    """The advisory lock that serialises a tenant's slot accounting."""
+    return zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
+
+
 def _lock_tenant(tenant_id: uuid.UUID) -> None:
     """Serialise slot accounting per tenant: a transaction-scoped advisory lock."""
-    key = zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": tenant_lock_key(tenant_id)})
 
 
 # Built once: the count runs inside the tenant's lock on every dispatch.

@@ -6,24 +6,41 @@ was queued, cancelled or re-queued by a person or a key always says by whom.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hub import jobs
+from hub import job_intake, jobs
 from hub.errors import HubError
 from hub.extensions import db
 from hub.models import Job
-from hub.services import audit
+from hub.services import audit, quotas
 
 
 def create(actor: audit.Actor, type_name: str, payload: Any, *, run_at: datetime | None = None,
-           notify: bool = False) -> Job:
-    """Queue a job for a caller and audit it. Commits, then dispatches."""
-    job = jobs.create_job(actor.tenant_id, type_name, payload, run_at=run_at,
-                          created_by=actor.user_id, api_key_id=actor.api_key_id, notify=notify)
-    audit.record(actor, "job.created", "job", job.id, {"type": type_name})
-    jobs.commit(expire=False)  # the answer is the job as just written: no read-back
+           notify: bool = False) -> Any:
+    """Queue a job for a caller (counted against the tenant's rate) and audit it. Commits,
+    then dispatches."""
+    spec = job_intake.NewJob(type_name, payload, run_at, notify)
+    types = job_intake.validate([spec])
+    quotas.check_job_creation_rate(actor.tenant_id)
+    (job,) = job_intake.accept(
+        actor.tenant_id, [spec], types, created_by=actor.user_id, api_key_id=actor.api_key_id,
+        audit=[job_intake.AuditRow("job.created", "job", str(spec.id), {"type": type_name},
+                                   audit.request_ip())])
     return job
+
+
+def create_batch(actor: audit.Actor, specs: Sequence[job_intake.NewJob]) -> list[Any]:
+    """Queue jobs all or none for a caller: all valid, and all within the tenant's rate.
+    One audit event names them all. Commits, then dispatches."""
+    types = job_intake.validate(specs, batch=True)
+    quotas.check_job_creation_rate(actor.tenant_id, cost=len(specs))
+    details = {"count": len(specs), "types": sorted({s.type for s in specs}),
+               "job_ids": [str(s.id) for s in specs]}
+    return job_intake.accept(
+        actor.tenant_id, specs, types, created_by=actor.user_id, api_key_id=actor.api_key_id,
+        audit=[job_intake.AuditRow("job.batch_created", "job", None, details, audit.request_ip())])
 
 
 def cancel(actor: audit.Actor, job: Job) -> Job:

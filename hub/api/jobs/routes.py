@@ -9,13 +9,21 @@ from sqlalchemy import select
 from hub import jobs
 from hub.api.access import auth_required, current_principal
 from hub.api.idempotency import idempotent
-from hub.api.jobs.schemas import JobCreateSchema, JobEventSchema, JobQuerySchema, JobSchema, JobTypeSchema
+from hub.api.jobs.schemas import (
+    JobBatchSchema,
+    JobCreateSchema,
+    JobEventSchema,
+    JobQuerySchema,
+    JobSchema,
+    JobTypeSchema,
+)
 from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 from hub.errors import Forbidden
+from hub.job_intake import NewJob
 from hub.jobtypes import all_job_types
 from hub.models import Job
 from hub.models.base import paginate
-from hub.services import job_actions, quotas
+from hub.services import job_actions
 
 blp = HubBlueprint("jobs", __name__, url_prefix="/jobs",
                    description="The job ledger: every integration and heavy task is a job.")
@@ -45,10 +53,8 @@ class Jobs(MethodView):
                       description="Over the tenant's job rate; see Retry-After.")
     def post(self, data):
         """Queue a job. Unknown types and payloads not matching the type's schema are 422."""
-        p = current_principal()
-        quotas.check_job_creation_rate(p.tenant_id)
-        job = job_actions.create(p.actor, data["type"], data["payload"], run_at=data["run_at"],
-                                 notify=data["notify"])
+        job = job_actions.create(current_principal().actor, data["type"], data["payload"],
+                                 run_at=data["run_at"], notify=data["notify"])
         set_message("Job queued.")
         return job
 
@@ -76,6 +82,27 @@ class Jobs(MethodView):
                                 Job.created_at.desc(), Job.id)
         set_pagination(args["page"], args["per_page"], total)
         return items
+
+
+@blp.route("/batch")
+class JobBatch(MethodView):
+    @auth_required()
+    @idempotent
+    @blp.arguments(JobBatchSchema)
+    @blp.response(202, JobSchema(many=True))
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS",
+                      description="The batch does not fit the tenant's job rate; see Retry-After.")
+    def post(self, data):
+        """Queue up to JOB_BATCH_MAX jobs at once, all or none; the answer lists them in order.
+
+        Any invalid job makes it a 422 with that job's errors under
+        `details.fields.json.jobs.<index>`, and nothing is queued. Every job counts
+        against the tenant's creation rate: a batch that does not fit is refused whole.
+        """
+        specs = [NewJob(j["type"], j["payload"], j["run_at"], j["notify"]) for j in data["jobs"]]
+        queued = job_actions.create_batch(current_principal().actor, specs)
+        set_message(f"{len(queued)} jobs queued.")
+        return queued
 
 
 @blp.route("/<uuid:job_id>")
