@@ -44,8 +44,9 @@ def _accept(app, token: str, n: int, batch: int) -> tuple[cProfile.Profile, floa
 def _drain(app, tenant_id, n: int) -> tuple[cProfile.Profile, float, int]:
     from hub import jobs
     from tasks.jobs import run_job  # noqa: F401 - registers the task
-    from workers import celery_app  # noqa: F401 - binds HubTask to the app
+    from workers.base import HubTask
 
+    HubTask.flask_app = app  # the benchmark's app, not one configured from the environment
     task = app.extensions["celery"].tasks[jobs.RUN_TASK]
     with app.app_context():
         ids = [str(jobs.create_job(tenant_id, "demo.sleep", {"seconds": 0}).id) for _ in range(n + 20)]
