@@ -10,6 +10,7 @@ later. The worker side of the ledger is in `hub/job_runs.py`.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -198,12 +199,33 @@ class Message:
         return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id)
 
 
+# tenant id -> (tier, when to read it again). A tier changes with a plan, rarely; a
+# few seconds late is harmless, a read of the tenant on every job creation is not.
+_TIER_MEMO_SECONDS = 5.0
+_tiers: dict[uuid.UUID, tuple[str, float]] = {}
+
+
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
     """The tenant's tier limits: `rate` of job creation and `concurrency` in flight."""
     tiers = current_app.config["JOB_TIER_LIMITS"]
-    tenant = db.session.get(Tenant, tenant_id)  # usually in the identity map already
-    tier = tenant.tier if tenant is not None else "standard"
+    known = _tiers.get(tenant_id)
+    if known is not None and known[1] > time.monotonic():
+        tier = known[0]
+    else:
+        tenant = db.session.get(Tenant, tenant_id)
+        tier = tenant.tier if tenant is not None else "standard"
+        if len(_tiers) > 10_000:
+            _tiers.clear()
+        _tiers[tenant_id] = (tier, time.monotonic() + _TIER_MEMO_SECONDS)
     return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changed_tiers(session: Session, _context: Any, _instances: Any) -> None:
+    """A tier changed in this process applies here at once (elsewhere within seconds)."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Tenant):
+            _tiers.pop(obj.id, None)
 
 
 def tenant_lock_key(tenant_id: uuid.UUID) -> int:

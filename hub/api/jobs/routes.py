@@ -45,7 +45,7 @@ class JobTypes(MethodView):
 
 @blp.route("")
 class Jobs(MethodView):
-    @auth_required()
+    @auth_required(lean=True)
     @idempotent
     @blp.arguments(JobCreateSchema)
     @blp.response(202, JobSchema)
@@ -86,7 +86,7 @@ class Jobs(MethodView):
 
 @blp.route("/batch")
 class JobBatch(MethodView):
-    @auth_required()
+    @auth_required(lean=True)
     @idempotent
     @blp.arguments(JobBatchSchema)
     @blp.response(202, JobSchema(many=True))
