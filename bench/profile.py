@@ -50,7 +50,7 @@ def _drain(app, tenant_id, n: int) -> tuple[cProfile.Profile, float, int]:
     task = app.extensions["celery"].tasks[jobs.RUN_TASK]
     with app.app_context():
         ids = [str(jobs.create_job(tenant_id, "demo.sleep", {"seconds": 0}).id) for _ in range(n + 20)]
-        jobs.commit()
+        jobs.commit_and_dispatch()
     for job_id in ids[:20]:
         task.apply(args=[job_id], task_id=job_id)
     profile = cProfile.Profile()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.helpers import assert_error
 from tests.security.conftest import HOOK_URL, operations
 from tests.security.routes import MEMBER_ALLOWED_WITH_403
+from tests.support.helpers import assert_error
 
 BODIES = {
     ("POST", "/api/v1/users"): {"email": "new@example.com", "name": "N", "password": "x" * 12},

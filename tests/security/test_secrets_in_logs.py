@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from tests.helpers import PASSWORD
 from tests.payments.conftest import WEBHOOK_SECRET, event_body, sign
 from tests.security.conftest import HOOK_URL, SOURCE_URL, STRIPE
+from tests.support.helpers import PASSWORD
 
 CONNECTOR_TOKEN = "sk-connector-" + "t" * 20
 

@@ -18,15 +18,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hub.integrations import outbound
-from hub.integrations.outbound import OutboundError, OutboundRefused
+from hub.integrations import http as outbound
+from hub.integrations.http import OutboundError, OutboundRefused
 
 REFUSED_ALWAYS = ["169.254.169.254", "fd00:ec2::254", "169.254.10.1", "fe80::1", "0.0.0.0", "::",
                   "224.0.0.1", "ff02::1", "240.0.0.1", "255.255.255.255", "192.0.2.10", "100.100.100.200"]
 PRIVATE = ["127.0.0.1", "127.5.5.5", "::1", "10.0.0.1", "172.16.3.4", "192.168.1.1", "100.64.0.1",
            "fd12:3456::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1"]
 
-# IPv6 spellings of internal IPv4 addresses: judged by the IPv4 address inside (issue 15, item 8).
+# IPv6 spellings of internal IPv4 addresses: judged by the IPv4 address inside.
 EMBEDDED = {"::7f00:1": "private", "::127.0.0.1": "private", "::ffff:0:7f00:1": "private",
             "::ffff:0:a00:1": "private", "::ffff:7f00:1": "private", "64:ff9b::7f00:1": "private",
             "2002:a00:1::1": "private", "::a9fe:a9fe": "metadata", "::ffff:0:a9fe:a9fe": "metadata",

@@ -17,13 +17,14 @@ from hub.api.jobs.schemas import (
     JobSchema,
     JobTypeSchema,
 )
-from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
-from hub.errors import Forbidden
-from hub.job_intake import NewJob
-from hub.jobtypes import all_job_types
+from hub.jobs import actions as job_actions
+from hub.jobs import intake
+from hub.jobs.types import all_job_types
 from hub.models import Job
 from hub.models.base import paginate
-from hub.services import job_actions
+from hub.services import quotas
+from hub.web.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
+from hub.web.errors import Forbidden
 
 blp = HubBlueprint("jobs", __name__, url_prefix="/jobs",
                    description="The job ledger: every integration and heavy task is a job.")
@@ -53,8 +54,10 @@ class Jobs(MethodView):
                       description="Over the tenant's job rate; see Retry-After.")
     def post(self, data):
         """Queue a job. Unknown types and payloads not matching the type's schema are 422."""
-        job = job_actions.create(current_principal().actor, data["type"], data["payload"],
-                                 run_at=data["run_at"], notify=data["notify"])
+        p = current_principal()
+        quotas.check_job_creation_rate(p.tenant_id)
+        job = job_actions.create(p.actor, data["type"], data["payload"], run_at=data["run_at"],
+                                 notify=data["notify"])
         set_message("Job queued.")
         return job
 
@@ -99,8 +102,11 @@ class JobBatch(MethodView):
         `details.fields.json.jobs.<index>`, and nothing is queued. Every job counts
         against the tenant's creation rate: a batch that does not fit is refused whole.
         """
-        specs = [NewJob(j["type"], j["payload"], j["run_at"], j["notify"]) for j in data["jobs"]]
-        queued = job_actions.create_batch(current_principal().actor, specs)
+        p = current_principal()
+        specs = [intake.NewJob(j["type"], j["payload"], j["run_at"], j["notify"]) for j in data["jobs"]]
+        types = intake.validate(specs, batch=True)  # an invalid batch counts nothing
+        quotas.check_job_creation_rate(p.tenant_id, cost=len(specs))
+        queued = job_actions.create_batch(p.actor, specs, types)
         set_message(f"{len(queued)} jobs queued.")
         return queued
 
