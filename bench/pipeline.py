@@ -374,7 +374,8 @@ def tier_burst(stack: dict[str, Any], n: int = 60, tier: str = "standard") -> di
     busy_token, busy_tenant = bench_user(stack["app"], tier)
     other_token, other_tenant = bench_user(stack["app"], tier)
     api, base = start_api(local)
-    worker = start_celery(local, "workers.celery_app", "default", "benchburst", 2)
+    # The relay is a maintenance task: this worker runs it too, as `make run`'s does.
+    worker = start_celery(local, "workers.celery_app", "default,maintenance", "benchburst", 2)
     beat = start_beat(config, stack["logs"])
     app = stack["app"]
     try:
