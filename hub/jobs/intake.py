@@ -23,8 +23,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import text
 
+from hub import tracing
 from hub.extensions import db
-from hub.jobs.ledger import RUN_TASK, Message, check_new_job, tenant_lock_key, tier_limits
+from hub.jobs.ledger import Message, check_new_job, send_to_broker, tenant_lock_key, tier_limits
 from hub.jobs.schema import dump_job
 from hub.jobs.types import JobType
 from hub.models import utcnow
@@ -58,10 +59,10 @@ _WRITE = text("""
 WITH new_jobs AS (
     INSERT INTO jobs (id, tenant_id, type, queue, status, progress, message, payload, attempts,
                       max_attempts, next_attempt_at, dispatched_at, request_id, created_by,
-                      created_by_api_key, notify, version, created_at, updated_at)
+                      created_by_api_key, notify, traceparent, version, created_at, updated_at)
     SELECT n.id, CAST(:tenant_id AS uuid), n.type, n.queue, 'queued', 0, 'queued',
            CAST(n.payload AS json), 0, n.max_attempts, n.next_at, n.dispatched_at, :request_id,
-           CAST(:created_by AS uuid), CAST(:api_key_id AS uuid), n.notify, 1, :now, :now
+           CAST(:created_by AS uuid), CAST(:api_key_id AS uuid), n.notify, :traceparent, 1, :now, :now
     FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[]), CAST(:queues AS varchar[]),
                 CAST(:payloads AS text[]), CAST(:max_attempts AS integer[]),
                 CAST(:next_at AS timestamptz[]), CAST(:dispatched AS timestamptz[]),
@@ -139,6 +140,7 @@ def accept(tenant_id: uuid.UUID, specs: Sequence[NewJob], types: Sequence[JobTyp
     """
     now = utcnow()
     request_id = current_request_id()
+    traceparent = tracing.current_traceparent()  # the request's trace: each job's dispatch joins it
     rows = []
     for spec, jtype in zip(specs, types, strict=True):
         later = spec.run_at if spec.run_at is not None and spec.run_at > now else None
@@ -148,12 +150,13 @@ def accept(tenant_id: uuid.UUID, specs: Sequence[NewJob], types: Sequence[JobTyp
             error=None, attempts=0, max_attempts=jtype.retry.max_attempts, next_attempt_at=later,
             dispatched_at=None if later else now, created_at=now, started_at=None,
             finished_at=None, updated_at=now, request_id=request_id, created_by=created_by,
-            notify=spec.notify, version=1, event_data=_dumps(
+            notify=spec.notify, version=1, traceparent=traceparent, event_data=_dumps(
                 {"run_at": spec.run_at.isoformat()} if spec.run_at else None)))
     session = db.session
     session.execute(_WRITE, {
         "tenant_id": tenant_id, "request_id": request_id, "created_by": created_by,
         "api_key_id": api_key_id, "now": now, "lock_key": tenant_lock_key(tenant_id),
+        "traceparent": traceparent,
         "ids": [r.id for r in rows], "types": [r.type for r in rows],
         "queues": [r.queue for r in rows], "payloads": [_dumps(r.payload) for r in rows],
         "max_attempts": [r.max_attempts for r in rows],
@@ -184,20 +187,12 @@ def accept(tenant_id: uuid.UUID, specs: Sequence[NewJob], types: Sequence[JobTyp
 
 def _send(messages: list[Message]) -> None:
     """Send the messages through one pooled producer as one Redis pipeline; if that fails,
-    their slots go back to the outbox (the relay re-sends; a job delivered twice runs once).
-
-    Publishing to a queue by name needs no declaration (workers declare theirs, and a
-    Redis queue is a list that the first message creates), and a buffered publish has
-    nothing to retry: so neither is done per message."""
+    their slots go back to the outbox (the relay re-sends; a job delivered twice runs once)."""
     celery_app = current_app.extensions["celery"]
     try:
         with celery_app.producer_or_acquire() as producer, producer.batch(max_size=len(messages) + 1):
-            for m in messages:
-                celery_app.send_task(
-                    RUN_TASK, args=[str(m.job_id)], task_id=str(m.job_id), queue=m.queue,
-                    ignore_result=True, producer=producer, declare=[], retry=False,
-                    headers={"request_id": m.request_id, "job_type": m.type,
-                             "tenant_id": str(m.tenant_id)})
+            for message in messages:
+                send_to_broker(message, producer=producer)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the jobs in the outbox
         log.warning("could not dispatch %d new jobs (%s); the relay will send them", len(messages), exc)
         db.session.rollback()

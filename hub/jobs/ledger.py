@@ -292,8 +292,12 @@ def _send_or_release(message: Message, countdown: float | None = None) -> bool:
         return False
 
 
-def send_to_broker(message: Message, countdown: float | None = None) -> None:
+def send_to_broker(message: Message, countdown: float | None = None, *, producer: Any = None) -> None:
+    """Publish one job's message. With a `producer` (inside its publish batch, see
+    hub/jobs/intake.py) the message is only buffered: a queue named by its name needs
+    no declaration, and a buffered publish has nothing to retry."""
     celery_app = current_app.extensions["celery"]
+    batched = {"producer": producer, "declare": [], "retry": False} if producer is not None else {}
     headers = {"request_id": message.request_id, "job_type": message.type,
                "tenant_id": str(message.tenant_id)}
     with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
@@ -305,7 +309,7 @@ def send_to_broker(message: Message, countdown: float | None = None) -> None:
             countdown=countdown if countdown and countdown > 0 else None,
             # The ledger holds results; not subscribing to Celery's result keeps
             # publishing a single round trip (and quick to fail when Redis is down).
-            ignore_result=True, headers=headers,
+            ignore_result=True, headers=headers, **batched,
         )
 
 
