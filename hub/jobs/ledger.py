@@ -12,6 +12,7 @@ is left (`hub/jobs/outbox.py`). Which job goes next is the scheduler's choice
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from hub.extensions import db
 from hub.jobs import scheduler
 from hub.jobs.schema import dump_job, emit_job_update
 from hub.jobs.types import JobType, get_job_type
-from hub.models import FINISHED_STATUSES, PRIORITIES, Job, JobEvent, utcnow
+from hub.models import FINISHED_STATUSES, PRIORITIES, Job, JobEvent, Tenant, utcnow
 from hub.models.base import paginate
 from hub.realtime import JOB_UPDATED, emit, job_rooms
 from hub.web.context import current_request_id
@@ -57,31 +58,16 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     `run_at` more than a year ahead, or a priority above the tenant's tier.
     """
     tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
-    jtype = get_job_type(type_name)
-    if jtype is None:
-        raise ValidationFailed(f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them.",
-                               details={"fields": {"json": {"type": [f"unknown job type {type_name!r}"]}}})
-    if not (jtype.creatable or internal):
-        through = (f"queue it with {jtype.created_through}" if jtype.created_through
-                   else "the hub queues these itself")
-        raise ValidationFailed(f"POST /jobs does not take {type_name!r} jobs: {through}.",
-                               details={"fields": {"json": {"type": [f"not created through POST /jobs; "
-                                                                     f"{through}"]}}})
-    errors = jtype.validate(payload)
+    jtype, errors, message = check_new_job(type_name, payload, run_at, internal=internal)
     if errors:
-        raise ValidationFailed("The payload does not match the job type's schema.",
-                               details={"fields": {"json": {"payload": errors}}})
+        raise ValidationFailed(message, details={"fields": {"json": errors}})
     now = utcnow()
-    if run_at is not None and run_at > now + MAX_RUN_AT:
-        raise ValidationFailed("run_at is too far ahead.",
-                               details={"fields": {"json": {"run_at": ["at most a year ahead"]}}})
-    if priority != "normal":
-        _check_priority(tenant_id, priority)
+    priority_errors, priority_message = check_priority(tenant_id, priority)
+    if priority_errors:
+        raise ValidationFailed(priority_message, details={"fields": {"json": priority_errors}})
     if flow_keys is None:
         flow_keys = jtype.flow_keys(payload, tenant_id) if jtype.flow_keys else []
-    # Every job holds its queue's key too: FLOW_LIMITS `queue:<name>` can keep the broker
-    # shallow, so the outbox (where tenants take turns) holds the backlog instead.
-    flow_keys = [*flow_keys, f"queue:{jtype.queue}"]
+    flow_keys = with_queue_key(flow_keys, jtype)
     job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
               priority=PRIORITIES.index(priority), flow_keys=flow_keys,
               status="queued", progress=0, message="queued", payload=payload,
@@ -96,15 +82,47 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     return job
 
 
-def _check_priority(tenant_id: uuid.UUID, priority: str) -> None:
+def check_priority(tenant_id: uuid.UUID, priority: str) -> tuple[dict[str, Any], str]:
+    """Field errors of a job's priority for this tenant, and their summary (none: allowed)."""
+    if priority == "normal":
+        return {}, ""
     if priority not in PRIORITIES:
-        raise ValidationFailed(f"Unknown priority {priority!r}.", details={"fields": {"json": {
-            "priority": [f"one of {', '.join(PRIORITIES)}"]}}})
+        return {"priority": [f"one of {', '.join(PRIORITIES)}"]}, f"Unknown priority {priority!r}."
     allowed = scheduler.max_priority(scheduler.tenant_tier(tenant_id))
     if PRIORITIES.index(priority) > PRIORITIES.index(allowed):
-        raise ValidationFailed(f"The tenant's plan allows priorities up to {allowed!r}.",
-                               details={"fields": {"json": {"priority": [
-                                   f"at most {allowed!r} on this tenant's plan"]}}})
+        return ({"priority": [f"at most {allowed!r} on this tenant's plan"]},
+                f"The tenant's plan allows priorities up to {allowed!r}.")
+    return {}, ""
+
+
+def with_queue_key(flow_keys: list[str], jtype: JobType) -> list[str]:
+    """Every job holds its queue's key too: FLOW_LIMITS `queue:<name>` can keep the broker
+    shallow, so the backlog waits in the outbox, where tenants take turns."""
+    return [*flow_keys, f"queue:{jtype.queue}"]
+
+
+def check_new_job(type_name: str, payload: Any, run_at: datetime | None, *,
+                  internal: bool = False) -> tuple[JobType | None, dict[str, Any], str]:
+    """The job type, and the field errors of a job to create with their summary (none: valid).
+
+    Refused: an unknown type, a type clients may not create (unless `internal`),
+    a payload that does not match the type's schema, a `run_at` more than a year ahead.
+    """
+    jtype = get_job_type(type_name)
+    if jtype is None:
+        return None, {"type": [f"unknown job type {type_name!r}"]}, \
+            f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them."
+    if not (jtype.creatable or internal):
+        through = (f"queue it with {jtype.created_through}" if jtype.created_through
+                   else "the hub queues these itself")
+        return jtype, {"type": [f"not created through POST /jobs; {through}"]}, \
+            f"POST /jobs does not take {type_name!r} jobs: {through}."
+    errors = jtype.validate(payload)
+    if errors:
+        return jtype, {"payload": errors}, "The payload does not match the job type's schema."
+    if run_at is not None and run_at > utcnow() + MAX_RUN_AT:
+        return jtype, {"run_at": ["at most a year ahead"]}, "run_at is too far ahead."
+    return jtype, {}, ""
 
 
 def _mark_pending(job: Job) -> None:
@@ -226,9 +244,38 @@ class Message:
                    getattr(job, "traceparent", None), countdown)
 
 
+# tenant id -> (tier, when to read it again). A tier changes with a plan, rarely; a
+# few seconds late is harmless, a read of the tenant on every job creation is not.
+_TIER_MEMO_SECONDS = 5.0
+_tiers: dict[uuid.UUID, tuple[str, float]] = {}
+
+
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
     """The tenant's tier limits: `rate` of job creation and `concurrency` in flight."""
-    return scheduler.tier_limits_of(scheduler.tenant_tier(tenant_id))
+    tiers = current_app.config["JOB_TIER_LIMITS"]
+    known = _tiers.get(tenant_id)
+    if known is not None and known[1] > time.monotonic():
+        tier = known[0]
+    else:
+        tenant = db.session.get(Tenant, tenant_id)
+        tier = tenant.tier if tenant is not None else "standard"
+        if len(_tiers) > 10_000:
+            _tiers.clear()
+        _tiers[tenant_id] = (tier, time.monotonic() + _TIER_MEMO_SECONDS)
+    return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changed_tiers(session: Session, _context: Any, _instances: Any) -> None:
+    """A tier changed in this process applies here at once (elsewhere within seconds)."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Tenant):
+            _tiers.pop(obj.id, None)
+
+
+def tenant_lock_key(tenant_id: uuid.UUID) -> int:
+    """The advisory lock that serialises a tenant's slot accounting (the scheduler's)."""
+    return scheduler.tenant_lock_id(tenant_id)
 
 
 def dispatch(job: Job, countdown: float | None = None) -> bool:
@@ -282,8 +329,12 @@ def _emit_rows(rows: list[Any]) -> None:
         emit(JOB_UPDATED, dump_job(row), job_rooms(row))
 
 
-def send_to_broker(message: Message, countdown: float | None = None) -> None:
+def send_to_broker(message: Message, countdown: float | None = None, *, producer: Any = None) -> None:
+    """Publish one job's message. With a `producer` (inside its publish batch, see
+    hub/jobs/intake.py) the message is only buffered: a queue named by its name needs
+    no declaration, and a buffered publish has nothing to retry."""
     celery_app = current_app.extensions["celery"]
+    batched = {"producer": producer, "declare": [], "retry": False} if producer is not None else {}
     headers = {"request_id": message.request_id, "job_type": message.type,
                "tenant_id": str(message.tenant_id)}
     with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
@@ -295,7 +346,7 @@ def send_to_broker(message: Message, countdown: float | None = None) -> None:
             countdown=countdown if countdown and countdown > 0 else None,
             # The ledger holds results; not subscribing to Celery's result keeps
             # publishing a single round trip (and quick to fail when Redis is down).
-            ignore_result=True, headers=headers,
+            ignore_result=True, headers=headers, **batched,
         )
 
 
