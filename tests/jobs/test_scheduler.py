@@ -205,3 +205,20 @@ def test_a_new_job_queues_behind_jobs_already_waiting_for_its_key(app_ctx, regis
     assert job(b).waiting_for == "paced"
     jobs.relay()
     assert b in sent()  # the second tenant never had the key: its turn comes first
+
+
+def test_a_batch_takes_priorities_and_its_plan_limits_them(app_ctx, register, limits):
+    limits(concurrency=1, max_priority="normal")
+    owner = register()
+    low = {"type": "demo.sleep", "payload": {"seconds": 0}, "priority": "low"}
+    high = {**low, "priority": "high"}
+    resp = owner.post("/api/v1/jobs/batch", json={"jobs": [low, high]})
+    assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "priority" in resp.get_json()["details"]["fields"]["json"]["jobs"]["1"]
+    limits(concurrency=1)
+    resp = owner.post("/api/v1/jobs/batch", json={"jobs": [low, {**low, "priority": "normal"}, high]})
+    assert resp.status_code == 202, resp.get_json()
+    ids = [j["id"] for j in resp.get_json()["data"]]
+    assert [j["priority"] for j in resp.get_json()["data"]] == ["low", "normal", "high"]
+    assert sent() == [ids[2]]  # the one free slot goes to the high one
+    assert job(ids[0]).waiting_for == "tenant"
