@@ -80,8 +80,9 @@ class HubProcess:
 
 
 def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
-                 concurrency: int = 2, queues: str = ALL_QUEUES) -> HubProcess:
-    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+                 concurrency: int = 2, queues: str = ALL_QUEUES, loglevel: str = "INFO") -> HubProcess:
+    # The level of the pool's processes, where tasks run, is celery's --loglevel.
+    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "worker", f"--loglevel={loglevel}",
            f"--concurrency={concurrency}", f"--queues={queues}", f"--hostname={name}@%h",
            "--without-gossip", "--without-mingle"]
     return HubProcess(name, cmd, child_env(config), log_dir)
