@@ -20,7 +20,7 @@ REFUSED_ALWAYS = ["169.254.169.254", "fd00:ec2::254", "169.254.10.1", "fe80::1",
 PRIVATE = ["127.0.0.1", "127.5.5.5", "::1", "10.0.0.1", "172.16.3.4", "192.168.1.1", "100.64.0.1",
            "fd12:3456::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1"]
 
-# IPv6 spellings of internal IPv4 addresses: judged by the IPv4 address inside .
+# IPv6 spellings of internal IPv4 addresses: judged by the IPv4 address inside.
 EMBEDDED = {"::7f00:1": "private", "::127.0.0.1": "private", "::ffff:0:7f00:1": "private",
             "::ffff:0:a00:1": "private", "::ffff:7f00:1": "private", "64:ff9b::7f00:1": "private",
             "2002:a00:1::1": "private", "::a9fe:a9fe": "metadata", "::ffff:0:a9fe:a9fe": "metadata",
