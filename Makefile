@@ -21,7 +21,7 @@ help:
 	@echo "make fuzz           schemathesis on every operation, 200 examples each (HUB_FUZZ_EXAMPLES)"
 	@echo "make bench          benchmarks vs raw Celery; writes bench/results/ (BENCH_ARGS=--quick)"
 	@echo "make chaos          2,000 jobs through worker kills, Redis/PostgreSQL/API restarts (CHAOS_ARGS)"
-	@echo "make lint           ruff check"
+	@echo "make lint           ruff check and the import rules (lint-imports)"
 	@echo "make compose-check  validate docker-compose.yml"
 	@echo "make clean          remove $(VENV) and caches (keeps instance/)"
 	@echo "make clean-instance remove instance/ (local database, secrets, mail, Redis dir)"
@@ -47,6 +47,7 @@ services: install
 	$(PY) -c "import sys; sys.path.insert(0, 'scripts'); import localservices as s; s.ensure_redis_server(); s.ensure_postgres(); s.ensure_chromium()"
 
 test: services
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Schemathesis at a larger size than the bounded run in make test.
@@ -63,6 +64,7 @@ chaos: services
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Docker Compose's own validation where it is installed; the PyYAML checks of
 # scripts/compose_check.py (pinned images, dependencies, variables) everywhere.

@@ -1,6 +1,6 @@
 """gunicorn settings for the HTTP API: `gunicorn -c gunicorn.conf.py -b HOST:PORT wsgi:app`.
 
-The Procfile, the Dockerfile, the test suite (tests/processes.py) and `make bench`
+The Procfile, the Dockerfile, the test suite (tests/support/processes.py) and `make bench`
 all run this same command, so what is measured is what is deployed.
 
 One gthread process is bound by Python's GIL to one core, so the API runs in
@@ -17,7 +17,7 @@ import tempfile
 # library is first imported, which preloading the app does.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hub-api-metrics-"))
 
-from hub import httpserver  # noqa: E402
+from hub.web import httpserver  # noqa: E402
 
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
@@ -31,7 +31,7 @@ preload_app = True
 # The longest request line gunicorn can take (its default is 4094). Every query a
 # list operation documents fits, even at each field's maxLength in 4-byte UTF-8,
 # percent-encoded; longer lines are refused with 414, in the envelope like every
-# other refusal gunicorn makes itself (hub/httpserver.py).
+# other refusal gunicorn makes itself (hub/web/httpserver.py).
 limit_request_line = 8190
 httpserver.install()
 

@@ -5,7 +5,7 @@
 Both sides send the same two-part message to the same aiosmtpd server on
 loopback, one SMTP session per message (as the worker does). The raw side
 sends pre-built bytes with smtplib; the hub side goes through
-`hub.integrations.email.send_email` (Flask-Mail builds the MIME message, the
+`hub.integrations.smtp.send_email` (Flask-Mail builds the MIME message, the
 adapter sets the Message-ID, opens a timed connection, classifies errors).
 Rounds alternate so machine noise hits both alike. Prints a ratio, not a
 verdict: SMTP round trips dominate either way.
@@ -26,8 +26,8 @@ from localservices import free_port  # noqa: E402
 
 from bench import cli  # noqa: E402
 from hub.extensions import mail  # noqa: E402
-from hub.integrations.email import OutgoingEmail, SmtpSettings, build_message, send_email  # noqa: E402
-from tests.email.smtp_sink import SmtpSink  # noqa: E402
+from hub.integrations.smtp import OutgoingEmail, SmtpSettings, build_message, send_email  # noqa: E402
+from tests.support.smtp_sink import SmtpSink  # noqa: E402
 
 ROUNDS = 5
 

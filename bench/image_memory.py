@@ -1,4 +1,4 @@
-"""Peak memory of a worker decoding the largest images the settings allow (issue 15, item 5).
+"""Peak memory of a worker decoding the largest images the settings allow.
 
     .venv/bin/python bench/image_memory.py [--json PATH]
 
@@ -29,8 +29,8 @@ LIMIT_MB = 100
 MEASURE = r"""
 import io, json, sys
 from hub.config import SETTINGS
-from hub.services.file_analysis import analyse_image
-from hub.jobtypes import PermanentError
+from hub.services.files.analysis import analyse_image
+from hub.jobs.types import PermanentError
 from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401  (imported, as in a worker)
 
 path = sys.argv[1]

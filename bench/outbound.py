@@ -22,7 +22,8 @@ import urllib3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cli  # noqa: E402
-from hub.integrations import outbound, standard_webhooks  # noqa: E402
+from hub.integrations import http as outbound  # noqa: E402
+from hub.integrations import standard_webhooks
 
 
 class _Ok(BaseHTTPRequestHandler):

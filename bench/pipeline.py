@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bench.cpu import CpuMeter, this_process, trees
 from bench.stack import bench_user, start_api, start_celery
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 DEMO0 = json.dumps({"type": "demo.sleep", "payload": {"seconds": 0}}).encode()
 POLL = 0.02  # both sides of a throughput run are polled alike, one cheap query per poll
@@ -221,7 +221,7 @@ def worker_throughput(stack: dict[str, Any], n: int = 1000, concurrency: int = 2
             for start in range(0, n, 100):
                 for _ in range(min(100, n - start)):
                     jobs.create_job(tenant_id, "demo.sleep", {"seconds": 0})
-                jobs.commit()
+                jobs.commit_and_dispatch()
 
             def succeeded() -> int:
                 # One index-only count per poll (ix_jobs_relay leads with status).
@@ -268,7 +268,7 @@ def worker_throughput(stack: dict[str, Any], n: int = 1000, concurrency: int = 2
 
 
 def end_to_end(stack: dict[str, Any], rate: float = 100.0, seconds: float = 10.0) -> dict[str, Any]:
-    from tests.socket_client import RecordingClient
+    from tests.support.socket_client import RecordingClient
 
     reset(stack)
     token, _ = bench_user(stack["app"])

@@ -207,8 +207,8 @@ def main() -> int:
             print(f"{total} sockets: RSS {rss_before:.0f} → {rss_after:.0f} MB", flush=True)
 
             from hub.extensions import db
+            from hub.jobs.schema import emit_job_update
             from hub.models import Job
-            from hub.realtime import emit_job_update
 
             with app.app_context():
                 job = Job(tenant_id=room_tenant, type="demo.sleep", queue="default",

@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))  # fake_stripe, stripe_data
 
 from bench import cli  # noqa: E402
 from hub.integrations import stripe_api  # noqa: E402
-from hub.services.reconcile_match import InvoiceRef, Matcher  # noqa: E402
+from hub.services.payments.matching import InvoiceRef, Matcher  # noqa: E402
 
 ACCOUNT = "acct_bench"
 PLANTED = 100

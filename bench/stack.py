@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from localservices import PostgresServer, RedisServer  # noqa: E402
 
-from tests.processes import HubProcess, WebHub, child_env  # noqa: E402
+from tests.support.processes import HubProcess, WebHub, child_env  # noqa: E402
 
 UNLIMITED = {"rate": "10000000 per minute", "concurrency": 1000000}
 
@@ -64,8 +64,9 @@ def bench_user(app) -> tuple[str, uuid.UUID]:
     """A tenant + user with an access token, made directly through the services."""
     from hub.extensions import db
     from hub.models import User
-    from hub.services import accounts, tokens
-    from hub.services.passwords import hash_password
+    from hub.services import accounts
+    from hub.services.accounts import tokens
+    from hub.services.accounts.passwords import hash_password
 
     with app.app_context():
         tenant = accounts.create_tenant("Bench", "enterprise")

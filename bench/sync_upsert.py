@@ -4,7 +4,7 @@
 
 Three runs on the same fresh PostgreSQL (bench/stack.py):
 - raw:         psycopg `executemany` of plain INSERTs (no hashing, no conflict handling);
-- hub, new:    `hub.services.sync_store.upsert_records` + commit per page, all rows new;
+- hub, new:    `hub.services.sync.store.upsert_records` + commit per page, all rows new;
 - hub, again:  the same records once more (all unchanged: the steady state of a sync).
 Prints records/s and the hub's ratio to the raw baseline. Target: >= 10,000 records/s.
 """
@@ -19,7 +19,7 @@ from bench.stack import hub_stack
 
 
 def _records(n: int):
-    from hub.connectors.base import Record
+    from hub.integrations.connectors.base import Record
 
     return [Record(str(i), {"id": i, "name": f"customer {i}", "email": f"c{i}@example.com",
                             "balance": i % 977, "tags": ["a", "b"], "address": {"city": "Oslo"}})
@@ -41,7 +41,7 @@ def _connection(app, tenant_id: uuid.UUID) -> uuid.UUID:
 
 def run_hub(app, tenant_id, connection_id, records, page: int, batch: int) -> float:
     from hub.extensions import db
-    from hub.services.sync_store import upsert_records
+    from hub.services.sync.store import upsert_records
 
     with app.app_context():
         started = time.perf_counter()

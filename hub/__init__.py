@@ -36,11 +36,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from hub import models  # noqa: F401  (models must be known to SQLAlchemy and Alembic)
     from hub.api.access import register_jwt_callbacks
-    from hub.envelope import init_envelope
     from hub.extensions import celery_init_app, db, jwt, limiter, mail_init_app, migrate, ping_when_idle
-    from hub.jobtypes import load_job_types
+    from hub.jobs.types import load_job_types
     from hub.metrics import init_metrics
-    from hub.security_headers import init_security_headers
+    from hub.web.envelope import init_envelope
+    from hub.web.security_headers import init_security_headers
 
     init_envelope(app)
     init_security_headers(app)
@@ -68,7 +68,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from hub.errors import register_errorhandlers as register
+    from hub.web.errors import register_errorhandlers as register
 
     register(app)
 

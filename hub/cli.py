@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.models import ROLES, TIERS, Tenant, User
 from hub.services import accounts
-from hub.services.passwords import hash_password, weakness
+from hub.services.accounts.passwords import hash_password, weakness
 
 hub_cli = AppGroup("hub", help="Manage tenants and users.")
 
@@ -83,8 +83,8 @@ def seed_demo() -> None:
         click.echo("The demo user is no longer staff (a tenant owner only).")
     from flask import current_app
 
-    from hub.api.demo_source.routes import enabled as demo_source_enabled
-    from hub.services import connections
+    from hub.api.sync.demo_source.routes import enabled as demo_source_enabled
+    from hub.services.sync import connections
 
     base_url = f"http://127.0.0.1:{os.environ.get('HUB_PORT') or '5000'}"
     if (demo_source_enabled(current_app.config)
@@ -109,8 +109,8 @@ def init_storage(origins: tuple[str, ...]) -> None:
     from flask import current_app
 
     from hub.integrations.storage import S3Storage, StorageError
-    from hub.security_headers import parse_origins
     from hub.services.files import current_storage
+    from hub.web.security_headers import parse_origins
 
     storage = current_storage()
     if not isinstance(storage, S3Storage):

@@ -67,7 +67,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JWT_ACCESS_TOKEN_MINUTES": (_int, 15),
     "JWT_REFRESH_TOKEN_DAYS": (_int, 30),
     "ALLOW_SIGNUP": (_bool, True),
-    # Account lifecycle (hub/services/account_lifecycle.py). Unset: on in production,
+    # Account lifecycle (hub/services/accounts/lifecycle.py). Unset: on in production,
     # off elsewhere. On, sign-up answers 202 alike for new and taken addresses and a
     # new account logs in once its emailed link is followed.
     "ACCOUNT_EMAIL_VERIFICATION": (_bool, None),
@@ -113,7 +113,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     }),
     "IDEMPOTENCY_TTL_HOURS": (_int, 24),
     "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
-    # Email (Flask-Mail over SMTP; hub/services/email.py).
+    # Email (Flask-Mail over SMTP; hub/services/email/__init__.py).
     "MAIL_SERVER": (str, "localhost"),
     "MAIL_PORT": (_int, 25),
     "MAIL_USE_TLS": (_bool, False),
@@ -136,7 +136,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "WEBHOOK_DISABLE_AFTER_DAYS": (_float, 5.0),
     "WEBHOOK_SECRET_GRACE_HOURS": (_float, 24.0),
     "WEBHOOK_RETENTION_DAYS": (_int, 30),
-    # Third-party sync (hub/services/sync.py, hub/connectors/).
+    # Third-party sync (hub/services/sync/__init__.py, hub/integrations/connectors/).
     "SYNC_PAUSED": (_bool, False),
     "SYNC_SCHEDULER_ENABLED": (_bool, True),
     "SYNC_SCHEDULER_INTERVAL": (_float, 30.0),
@@ -149,7 +149,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "SYNC_DEMO_SOURCE_ENABLED": (_bool, None),  # None: on outside production, off in production
     # Browser console (hub/console): where staff find Flower.
     "FLOWER_URL": (str, "http://127.0.0.1:5555/"),
-    # --- files: storage backends, upload limits, processing (issue 4) ---
+    # --- files: storage backends, upload limits, processing ---
     "STORAGE_BACKEND": (str, "local"),
     # Relative paths are taken from the project directory (where `make run` runs).
     "STORAGE_LOCAL_ROOT": (str, "instance/storage"),
@@ -179,7 +179,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "FILE_CSV_MAX_ROW_ERRORS": (_int, 100),
     # Direct uploads never completed (and partial objects) are removed after this.
     "FILE_PENDING_TTL_HOURS": (_int, 24),
-    # Stripe payments (issue 5). Without STRIPE_API_KEY the payment endpoints answer 503.
+    # Stripe payments. Without STRIPE_API_KEY the payment endpoints answer 503.
     "STRIPE_API_KEY": (str, None),
     "STRIPE_WEBHOOK_SECRET": (str, None),
     "STRIPE_API_BASE": (str, "https://api.stripe.com"),
@@ -194,7 +194,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "STRIPE_NIGHTLY_CHECK_SECONDS": (_int, 3600),
     # Settled webhook events leave the inbox after this; Stripe redelivers for 3 days.
     "STRIPE_EVENT_RETENTION_DAYS": (_int, 30),
-    # Security (hub/security_headers.py): browser origins allowed to call the API
+    # Security (hub/web/security_headers.py): browser origins allowed to call the API
     # and Socket.IO, comma-separated; none by default (the console is same-origin).
     "CORS_ORIGINS": (str, ""),
     # Real-time (hub/realtime_server, the Procfile's `realtime` process).

@@ -82,7 +82,7 @@ def ping_when_idle(engine: Engine) -> None:
         if not alive:
             raise exc.InvalidatePoolError("the database closed the connection")
         # The ping opened a transaction (psycopg begins implicitly): end it, so the
-        # connection can still be switched to autocommit (hub/job_steps.py).
+        # connection can still be switched to autocommit (hub/jobs/steps.py).
         dbapi_connection.rollback()
 
     event.listen(engine, "connect", stamp)

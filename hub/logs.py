@@ -9,7 +9,7 @@ from typing import Iterator
 
 from flask import Flask
 
-from hub.envelope import current_request_id
+from hub.web.context import current_request_id
 
 FORMAT = "%(asctime)s %(levelname)s [%(name)s] [req=%(request_id)s job=%(job_id)s] %(message)s"
 

@@ -40,9 +40,9 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.errors import error_response
 from hub.extensions import db, limiter, redis_client
 from hub.models import ACTIVE_STATUSES, Job
+from hub.web.errors import error_response
 
 log = logging.getLogger(__name__)
 

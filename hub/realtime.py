@@ -20,7 +20,6 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from hub.extensions import db, redis_client
-from hub.job_schema import dump_job
 from hub.models import Job, Tenant, User
 
 log = logging.getLogger(__name__)
@@ -40,12 +39,6 @@ def tenant_room(tenant_id: Any) -> str:
 
 def job_room(job_id: Any) -> str:
     return f"job:{job_id}"
-
-
-def job_update_payload(job: Job) -> dict[str, Any]:
-    """The `job.updated` event body: the job exactly as `GET /jobs/{id}` answers it now,
-    with its `version` (docs/API.md, "Real-time"). `job` may be a row read by attribute."""
-    return dump_job(job)
 
 
 def _emitter() -> sio_lib.RedisManager:
@@ -69,10 +62,6 @@ def emit(event: str, data: Any, rooms: list[str]) -> None:
 def job_rooms(job: Job) -> list[str]:
     """Who hears about a job: its tenant, its own room, and staff."""
     return [tenant_room(job.tenant_id), job_room(job.id), STAFF_ROOM]
-
-
-def emit_job_update(job: Job) -> None:
-    emit(JOB_UPDATED, job_update_payload(job), job_rooms(job))
 
 
 def notify_tenant(tenant_id: Any, kind: str, message: str, data: dict[str, Any] | None = None) -> None:

@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from localservices import PostgresServer, RedisServer, free_port  # noqa: E402
 
-from tests.processes import HubProcess, start_beat, start_gunicorn, start_worker, wait_until  # noqa: E402
+from tests.support.processes import HubProcess, start_beat, start_gunicorn, start_worker, wait_until  # noqa: E402
 
 # Short leases and a fast relay so recovery takes seconds; limits out of the way.
 CHAOS_SETTINGS: dict[str, Any] = {

@@ -54,7 +54,7 @@ def seed(fake: FakeStripe) -> tuple[sd.Month, str] | None:
     from hub.extensions import db
     from hub.models import User
     from hub.models.payment import Invoice, StripeLink
-    from hub.services.invoices import ensure_link
+    from hub.services.payments.invoices import ensure_link
 
     app = create_app()
     email = os.environ.get("DEMO_EMAIL", "demo@example.com").strip().lower()

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from hub.services import idempotency, tokens
+from hub.services import idempotency
+from hub.services.accounts import tokens
 from workers.periodic import periodic, run_once
 
 

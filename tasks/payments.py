@@ -6,7 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
-from hub.services import reconciliation, stripe_events
+from hub.services.payments import reconciliation, stripe_events
 from workers.periodic import periodic, run_once
 
 

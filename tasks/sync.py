@@ -4,7 +4,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from hub.services import connections
+from hub.services.sync import connections
 from workers.periodic import periodic, run_once
 
 

@@ -29,7 +29,7 @@ from localservices import PostgresServer, RedisServer  # noqa: E402
 
 from hub import create_app  # noqa: E402
 from hub.extensions import db, redis_client  # noqa: E402
-from tests.helpers import PASSWORD, Account, reconnect_redis  # noqa: E402
+from tests.support.helpers import PASSWORD, Account, reconnect_redis  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -254,7 +254,7 @@ def process_logs(service_dir: Path) -> Path:
 @pytest.fixture
 def start_worker(app, base_config, process_logs):
     """Start real Celery worker processes; all are stopped after the test."""
-    from tests.processes import start_ready_worker
+    from tests.support.processes import start_ready_worker
 
     started = []
 
@@ -271,7 +271,7 @@ def start_worker(app, base_config, process_logs):
 @pytest.fixture
 def start_beat(app, base_config, process_logs):
     """Start a real `celery beat` (it drives the relay); stopped after the test."""
-    from tests.processes import start_beat as start
+    from tests.support.processes import start_beat as start
 
     started = []
 
@@ -289,7 +289,7 @@ def start_beat(app, base_config, process_logs):
 def live_server(app, base_config, process_logs):
     """The hub under gunicorn with its realtime process, as operators run them; yields the
     API's base URL (clients find Socket.IO through GET /api/v1/realtime, as browsers do)."""
-    from tests.processes import WebHub
+    from tests.support.processes import WebHub
 
     web = WebHub(base_config, process_logs)
     yield web.url
@@ -299,7 +299,7 @@ def live_server(app, base_config, process_logs):
 @pytest.fixture(scope="module")
 def module_live_server(app, base_config, process_logs):
     """Like live_server, shared by a module's tests (tables are still emptied per test)."""
-    from tests.processes import WebHub
+    from tests.support.processes import WebHub
 
     web = WebHub(base_config, process_logs)
     yield web.url

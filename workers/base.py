@@ -18,9 +18,9 @@ from typing import Any
 from celery import Task
 from flask import Flask
 
-from hub import job_runs
 from hub.extensions import db
-from hub.jobtypes import JobCancelled, JobError, LeaseLost, get_job_type
+from hub.jobs import runs as job_runs
+from hub.jobs.types import JobCancelled, JobError, LeaseLost, get_job_type
 from hub.logs import task_log_context
 from hub.metrics import observe_attempt
 

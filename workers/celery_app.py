@@ -5,7 +5,9 @@ so every task runs in an app context with the hub's settings. Task modules are
 imported here, never by the web process.
 """
 import os
+import pkgutil
 import tempfile
+from pathlib import Path
 
 # Worker metrics (WORKER_METRICS_PORT) are summed over the prefork children through
 # prometheus-client's multiprocess files: the directory must be set before the
@@ -23,8 +25,11 @@ from hub import create_app  # noqa: E402
 from workers import periodic, signals  # noqa: E402
 from workers.base import HubTask  # noqa: E402
 
-TASK_MODULES = ("tasks.jobs", "tasks.maintenance", "tasks.webhooks", "tasks.files", "tasks.payments",
-                "tasks.sync")
+# Every module of the tasks package defines tasks: found by where they are, not
+# listed, and imported by name the way Celery's `include` would (tasks sit above
+# workers, so nothing here imports them statically).
+_TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
+TASK_MODULES = tuple(f"tasks.{m.name}" for m in pkgutil.iter_modules([str(_TASKS_DIR)]))
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

@@ -16,10 +16,12 @@ from flask import g, request
 from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from hub.errors import Forbidden, Unauthorized, error_response
+from hub import audit
 from hub.extensions import db, jwt
 from hub.models import ADMIN_ROLES, ApiKey, User, utcnow
-from hub.services import accounts, audit, tokens
+from hub.services import accounts
+from hub.services.accounts import tokens
+from hub.web.errors import Forbidden, Unauthorized, error_response
 
 API_KEY_HEADER = "X-API-Key"
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)

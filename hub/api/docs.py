@@ -14,7 +14,7 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint, send_from_directory
 
-from hub.errors import NotFound
+from hub.web.errors import NotFound
 
 SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 ASSETS_URL = "/docs/swagger-ui/"

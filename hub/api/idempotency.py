@@ -9,8 +9,8 @@ from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from hub.api.access import current_principal
-from hub.errors import Conflict, ValidationFailed
 from hub.services import idempotency
+from hub.web.errors import Conflict, ValidationFailed
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

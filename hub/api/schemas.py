@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from hub.fields import UTCDateTimeField
 from hub.models import ROLES
-from hub.services import passwords
+from hub.services.accounts import passwords
+from hub.web.fields import UTCDateTimeField
 
 
 def password_field(**kwargs) -> ma.fields.String:

@@ -23,8 +23,8 @@ from werkzeug.wrappers import Response
 from hub.api.access import auth_required, current_principal
 from hub.api.realtime.routes import realtime_url
 from hub.config import ConfigError
-from hub.envelope import set_message, success_body
 from hub.extensions import limiter
+from hub.web.envelope import set_message, success_body
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

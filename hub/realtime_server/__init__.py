@@ -17,7 +17,7 @@ from flask import Flask
 
 from hub.realtime_server import control
 from hub.realtime_server.server import HubSocketServer
-from hub.security_headers import socket_origin_check
+from hub.web.security_headers import socket_origin_check
 
 log = logging.getLogger(__name__)
 

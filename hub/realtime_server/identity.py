@@ -18,9 +18,9 @@ from jwt import InvalidTokenError
 from sqlalchemy import select
 
 from hub.extensions import db
+from hub.jobs.schema import dump_job
 from hub.models import Job, Tenant, User
-from hub.realtime import job_update_payload
-from hub.services import tokens
+from hub.services.accounts import tokens
 
 
 class Refused(Exception):
@@ -101,6 +101,6 @@ def visible_job(ident: Identity, job_id: Any) -> dict[str, Any]:
         job = db.session.get(Job, job_uuid)
         if job is None or (str(job.tenant_id) != ident.tenant_id and not ident.is_staff):
             raise Refused("Job not found.")
-        return job_update_payload(job)
+        return dump_job(job)
     finally:
         db.session.remove()

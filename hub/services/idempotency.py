@@ -27,10 +27,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from hub import jsonio
-from hub.errors import Conflict
 from hub.extensions import db
 from hub.models import IdempotencyRecord, utcnow
+from hub.web import jsonio
+from hub.web.errors import Conflict
 
 # An in-progress record older than this belongs to a request that died.
 ABANDONED_AFTER = timedelta(minutes=2)
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """What makes two requests 'the same': method, path and the JSON body's content.
 
-    The body is read as every request body is (hub.jsonio): too deep or NaN is the
+    The body is read as every request body is (hub.web.jsonio): too deep or NaN is the
     client's 400/422 here too, before the view's own parsing.
     """
     try:

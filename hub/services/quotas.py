@@ -12,10 +12,10 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import func, select
 
-from hub.errors import QuotaExceeded, RateLimited
 from hub.extensions import db, limiter
-from hub.jobs import tier_limits
+from hub.jobs.ledger import tier_limits
 from hub.models import File, Tenant
+from hub.web.errors import QuotaExceeded, RateLimited
 
 log = logging.getLogger(__name__)
 # Used while Redis is unreachable: limits keep holding per process.

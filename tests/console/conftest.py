@@ -26,8 +26,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import PASSWORD
-from tests.processes import ROOT, HubProcess, WebHub, start_ready_worker
+from tests.support.helpers import PASSWORD
+from tests.support.processes import ROOT, HubProcess, WebHub, start_ready_worker
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

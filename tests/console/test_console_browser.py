@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.console.conftest import FLOWER_URL
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from hub import create_app
 from hub.config import ConfigError
 from hub.console import STATIC_DIR
 from hub.extensions import db
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML_SINKS = re.compile(r"\.(inner|outer)HTML\s*[+]?=|insertAdjacentHTML\(|document\.write")
@@ -129,7 +129,7 @@ def test_thumbnails_may_come_from_blob_urls_only_besides_this_origin(client):
 
 
 def test_webhook_screen_offers_exactly_the_hubs_event_types():
-    from hub.events import EVENT_TYPES
+    from hub.jobs.events import EVENT_TYPES
 
     source = (STATIC_DIR / "js" / "screens" / "webhooks" / "widgets.js").read_text()
     listed = re.search(r"EVENT_TYPES = \[([^\]]*)\]", source).group(1)

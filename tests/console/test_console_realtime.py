@@ -8,8 +8,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import PASSWORD
-from tests.socket_client import realtime_endpoint
+from tests.support.helpers import PASSWORD
+from tests.support.socket_client import realtime_endpoint
 
 
 def test_the_console_connects_with_the_default_client_to_the_realtime_process(

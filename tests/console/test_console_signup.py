@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import PASSWORD
+from tests.support.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import FLOWER_URL, mailed_link
-from tests.helpers import PASSWORD
+from tests.support.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import requests
 from localservices import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import PASSWORD
-from tests.processes import WebHub, start_ready_worker, wait_until
-from tests.socket_client import connect
+from tests.support.helpers import PASSWORD
+from tests.support.processes import WebHub, start_ready_worker, wait_until
+from tests.support.socket_client import connect
 
 pytestmark = pytest.mark.e2e
 

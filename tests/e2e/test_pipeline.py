@@ -10,9 +10,9 @@ import requests
 import socketio
 from flask_jwt_extended import create_access_token
 
-from tests.helpers import PASSWORD
-from tests.processes import wait_until
-from tests.socket_client import RecordingClient
+from tests.support.helpers import PASSWORD
+from tests.support.processes import wait_until
+from tests.support.socket_client import RecordingClient
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ import requests
 import socketio
 from localservices import free_port
 
-from tests.helpers import PASSWORD
-from tests.processes import start_flower, wait_until
-from tests.socket_client import connect
+from tests.support.helpers import PASSWORD
+from tests.support.processes import start_flower, wait_until
+from tests.support.socket_client import connect
 
 pytestmark = pytest.mark.e2e
 

@@ -19,11 +19,11 @@ from flask_jwt_extended import create_access_token
 from localservices import free_port
 
 from hub.extensions import db
+from hub.jobs.schema import emit_job_update
 from hub.models import Job, User
-from hub.realtime import emit_job_update
-from tests.helpers import PASSWORD
-from tests.processes import WebHub, start_realtime, wait_until
-from tests.socket_client import RawSocket, RecordingClient, connect, realtime_endpoint
+from tests.support.helpers import PASSWORD
+from tests.support.processes import WebHub, start_realtime, wait_until
+from tests.support.socket_client import RawSocket, RecordingClient, connect, realtime_endpoint
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.email.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 SENDER = "Hub Tests <hub@tests.example>"
 
@@ -39,7 +39,7 @@ def mail_config(port: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def mail_worker(app, base_config, process_logs, smtp_server):
     """A real Celery worker (one per module) whose MAIL_* settings point at `smtp_server`."""
-    from tests.processes import start_ready_worker
+    from tests.support.processes import start_ready_worker
 
     worker = start_ready_worker(app.extensions["celery"], {**base_config, **mail_config(smtp_server.port)},
                                 process_logs, "mail-worker")

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.email.conftest import SENDER
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +119,7 @@ def test_creator_is_notified_when_a_job_they_asked_about_finishes(app, register,
                                    {"to": ["ann@example.com"], "subject": "s", "text": "t"},
                                    created_by=owner.user["id"], internal=True, notify=True)
         mail_id = str(mail_job.id)
-        jobs.commit()
+        jobs.commit_and_dispatch()
     for job_id, status in ((ok, "succeeded"), (bad, "failed"), (quiet, "succeeded"),
                            (mail_id, "succeeded")):
         wait_for(owner, job_id, status)

@@ -9,7 +9,7 @@ import pytest
 
 from hub.extensions import db
 from hub.models import Job
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 TEMPLATED = {"template": "job_succeeded",
              "context": {"name": "Ann", "job_id": "j-1", "job_type": "file.process"}}
@@ -217,7 +217,7 @@ def test_a_welcome_mail_holds_one_of_its_tenants_slots_until_sent(app, register,
 
 @pytest.mark.parametrize("template", ["welcome", "password_reset"])
 def test_the_hubs_own_account_mails_are_neither_listed_nor_sendable(register, add_user, template):
-    """Issue 15, item 10: a member could send the hub-branded password reset with any link."""
+    """A member could send the hub-branded password reset with any link."""
     owner = register()
     member = add_user(owner, "member")
     listed = {t["name"] for t in member.get("/api/v1/emails/templates").get_json()["data"]}

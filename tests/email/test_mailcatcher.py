@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from tests.processes import HubProcess, child_env, wait_until
+from tests.support.processes import HubProcess, child_env, wait_until
 
 
 def test_each_message_becomes_an_eml_file_with_its_envelope(tmp_path: Path, process_logs: Path):

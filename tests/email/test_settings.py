@@ -5,7 +5,7 @@ import pytest
 
 from hub import create_app
 from hub.config import ConfigError, check_config, load_config
-from hub.jobtypes import get_job_type
+from hub.jobs.types import get_job_type
 
 
 @pytest.mark.parametrize("environ, message", [

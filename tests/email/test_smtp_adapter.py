@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from hub.extensions import mail
-from hub.integrations.email import (
+from hub.integrations.smtp import (
     OutgoingEmail,
     SmtpPermanentError,
     SmtpSettings,

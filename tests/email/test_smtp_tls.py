@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 
 from hub.extensions import mail
-from hub.integrations.email import OutgoingEmail, SmtpPermanentError, SmtpSettings, send_email
-from tests.certs import self_signed
-from tests.email.smtp_sink import SmtpSink
+from hub.integrations.smtp import OutgoingEmail, SmtpPermanentError, SmtpSettings, send_email
+from tests.support.certs import self_signed
+from tests.support.smtp_sink import SmtpSink
 
 # aiosmtpd warns of AUTH "without TLS" on the implicit TLS socket, which is all TLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

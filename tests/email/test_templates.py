@@ -5,7 +5,7 @@ import jinja2
 import pytest
 from jinja2 import meta
 
-from hub.services.email_templates import (
+from hub.services.email.templates import (
     ContextError,
     _environment,
     all_templates,

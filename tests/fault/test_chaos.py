@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import chaos  # noqa: E402
 
-from tests.helpers import reconnect_redis  # noqa: E402
+from tests.support.helpers import reconnect_redis  # noqa: E402
 
 # About 1.5 minutes here; the room is for a machine busy with other test runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]

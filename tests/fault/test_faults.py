@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.models import Job, JobEvent
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

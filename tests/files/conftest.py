@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from hub.integrations.storage import LocalStorage, S3Storage, make_storage
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 BUCKET = "hub-test-files"
 
@@ -100,7 +100,7 @@ def backend(request, app, base_config, process_logs) -> Iterator[Backend]:
     if request.param == "local":
         yield Backend("local", app, base_config, request.getfixturevalue("start_worker"))
         return
-    from tests.processes import start_ready_worker
+    from tests.support.processes import start_ready_worker
 
     s3_app, config = request.getfixturevalue("s3_app"), request.getfixturevalue("s3_config")
     started = []
@@ -179,8 +179,8 @@ def run_queued_jobs(app) -> int:
     """
     from sqlalchemy import select
 
-    from hub import job_runs
     from hub.extensions import db
+    from hub.jobs import runs as job_runs
     from hub.models import Job
     from workers.base import HubTask
 

@@ -5,8 +5,8 @@ import io
 
 import pytest
 
-from hub.jobtypes import PermanentError
-from hub.services.file_analysis import HashingReader, analyse_csv, analyse_image
+from hub.jobs.types import PermanentError
+from hub.services.files.analysis import HashingReader, analyse_csv, analyse_image
 from tests.files.conftest import jpeg_bytes, png_bytes
 
 SCHEMA = {"header": True, "allow_extra_columns": True, "columns": [

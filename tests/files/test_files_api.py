@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from hub.extensions import db
 from hub.models import AuditEvent, File, Job
 from tests.files.conftest import Backend, FilesClient, LazyBytes, png_bytes, run_queued_jobs
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 CSV = b"name,age\nann,31\nbob,40\n"
 

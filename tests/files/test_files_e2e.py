@@ -12,7 +12,7 @@ import requests
 
 from tests.files.conftest import LazyBytes, jpeg_bytes, png_bytes
 from tests.files.test_files_api import _download, _presign, _send
-from tests.helpers import PASSWORD
+from tests.support.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Images cannot blow up a worker's memory (issue 15, item 5): a 7000x7000 PNG of a few
+"""Images cannot blow up a worker's memory: a 7000x7000 PNG of a few
 hundred KB raised a worker by 750 MB. Measured in a fresh process, as bench/image_memory.py
 does, with the default settings."""
 from __future__ import annotations
@@ -8,8 +8,8 @@ import io
 import pytest
 
 from bench.image_memory import make_image, measure
-from hub.jobtypes import PermanentError
-from hub.services.file_analysis import analyse_image
+from hub.jobs.types import PermanentError
+from hub.services.files.analysis import analyse_image
 from tests.files.conftest import png_bytes
 
 LIMIT_KIB = 100 * 1024

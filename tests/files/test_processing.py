@@ -10,11 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from hub import events
 from hub.extensions import db
+from hub.jobs import events
 from hub.models import File
 from tests.files.conftest import jpeg_bytes, png_bytes, run_queued_jobs
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Per-tenant storage quota by tier (issue 15, item 6): finished uploads, pending direct
+"""Per-tenant storage quota by tier: finished uploads, pending direct
 uploads and deletes count; over quota is 413 QUOTA_EXCEEDED and nothing is left behind."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from hub.extensions import db
 from hub.models import Tenant
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from hub.config import ConfigError, check_config, load_config
-from tests.helpers import PRODUCTION_SETTINGS
+from tests.support.helpers import PRODUCTION_SETTINGS
 
 PRODUCTION = PRODUCTION_SETTINGS
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from hub.services.sniffing import SNIFF_BYTES, sniff
+from hub.services.files.sniffing import SNIFF_BYTES, sniff
 from tests.files.conftest import jpeg_bytes, png_bytes
 
 
@@ -96,7 +96,7 @@ def test_truncated_json_head_is_judged_by_its_start():
 
 
 def test_json_nested_past_the_parsers_depth_is_plain_text_not_a_crash():
-    """Issue 15, item 4: a whole file of 5 000 '[' then ']' raised RecursionError in the worker."""
+    """A whole file of 5 000 '[' then ']' raised RecursionError in the worker."""
     small = b"[" * 5_000 + b"]" * 5_000
     assert len(small) <= SNIFF_BYTES
     assert sniff(small, complete=True).content_type == "text/plain"

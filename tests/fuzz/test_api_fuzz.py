@@ -17,7 +17,7 @@ from schemathesis.config import CheckConfig
 from schemathesis.core.parameters import ParameterLocation
 
 from hub import create_app
-from tests.processes import WebHub
+from tests.support.processes import WebHub
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "10"))
 # 503 is a documented answer here: /health/ready while no worker runs (none does).
@@ -61,11 +61,11 @@ schema = (schemathesis.openapi.from_dict(_document())
           .exclude(path="/api/v1/auth/logout")
           .exclude(path="/api/v1/webhooks/stripe"))
 # The API refuses NUL in text (PostgreSQL cannot store it), as its description says;
-# that refusal is tested in tests/api/test_envelope.py.
+# that refusal is tested in tests/web/test_envelope.py.
 schema.config.generation.update(allow_x00=False)
 # Invalid data may also be refused by gunicorn itself before the app sees it: a request
 # line over `limit_request_line` (414) or headers over their limits (431), answered in
-# the error envelope (hub/httpserver.py). Those are rejections like any 4xx.
+# the error envelope (hub/web/httpserver.py). Those are rejections like any 4xx.
 _rejections = schema.config.checks.negative_data_rejection
 schema.config.checks.negative_data_rejection = CheckConfig(
     expected_statuses=[*_rejections.expected_statuses, "414", "431"])

@@ -7,7 +7,7 @@ import pytest
 from fake_stripe import FakeStripe, event_body  # noqa: F401  (tests import event_body from here)
 from fake_stripe import sign as stripe_sign
 
-from tests.processes import start_ready_worker
+from tests.support.processes import start_ready_worker
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 
@@ -63,8 +63,8 @@ def run_queued_jobs(job_type: str | None = None) -> list[str]:
     """Run every queued job (of a type) in this process, as a worker would; their ids."""
     from sqlalchemy import select
 
-    from hub import job_runs
     from hub.extensions import db
+    from hub.jobs import runs as job_runs
     from hub.models import Job
     from workers.base import HubTask
 

@@ -16,7 +16,7 @@ def link_directly(app, tenant_id: str, kind: str, stripe_id: str) -> None:
     import uuid
 
     from hub.extensions import db
-    from hub.services.invoices import ensure_link
+    from hub.services.payments.invoices import ensure_link
 
     with app.app_context():
         ensure_link(uuid.UUID(tenant_id), kind, stripe_id)

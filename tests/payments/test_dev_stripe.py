@@ -10,9 +10,9 @@ import pytest
 import requests
 from localservices import free_port
 
-from tests.helpers import PASSWORD
 from tests.payments.conftest import WEBHOOK_SECRET
-from tests.processes import ROOT, HubProcess, WebHub, child_env, start_ready_worker, wait_until
+from tests.support.helpers import PASSWORD
+from tests.support.processes import ROOT, HubProcess, WebHub, child_env, start_ready_worker, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -8,12 +8,13 @@ import pytest
 import stripe_data as sd
 from sqlalchemy import select
 
-from hub import events, job_runs
 from hub.config import ConfigError, check_config, load_config
 from hub.extensions import db
+from hub.jobs import events
+from hub.jobs import runs as job_runs
 from hub.models import Job, utcnow
 from hub.models.payment import StripeEvent
-from hub.services.stripe_events import PROCESS_EVENT, purge_settled
+from hub.services.payments.stripe_events import PROCESS_EVENT, purge_settled
 from tests.payments.conftest import event_body, post_event, run_queued_jobs
 from tests.payments.helpers import link_directly, paid_invoice
 from workers.base import HubTask

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import assert_error
 from tests.payments.helpers import create_invoice
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

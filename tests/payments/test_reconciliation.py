@@ -9,16 +9,16 @@ import requests
 import stripe_data as sd
 from sqlalchemy import select
 
-from hub import events
 from hub.extensions import db
+from hub.jobs import events
 from hub.models import Job, JobEvent, utcnow
 from hub.models.payment import Invoice, Reconciliation, StripeLink
-from hub.services import reconciliation
-from tests.helpers import PASSWORD, assert_error
+from hub.services.payments import reconciliation
 from tests.payments.conftest import run_queued_jobs
 from tests.payments.helpers import link_directly
-from tests.processes import WebHub, wait_until
-from tests.socket_client import RecordingClient
+from tests.support.helpers import PASSWORD, assert_error
+from tests.support.processes import WebHub, wait_until
+from tests.support.socket_client import RecordingClient
 
 ACCOUNT = "acct_1MonthTenant0001"
 

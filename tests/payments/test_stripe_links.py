@@ -1,4 +1,4 @@
-"""Stripe objects need proof of ownership (issue 15, item 1).
+"""Stripe objects need proof of ownership.
 
 Accounts are linked by hub staff only; a customer only if the hub created it for the
 tenant (POST /payments/customers) or its Stripe `metadata.hub_tenant_id` is the tenant's
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import stripe_data as sd
 
-from tests.helpers import assert_error
 from tests.payments.helpers import create_invoice
+from tests.support.helpers import assert_error
 
 LINKS = "/api/v1/payments/stripe-links"
 

@@ -7,14 +7,14 @@ import pytest
 import stripe_data as sd
 from sqlalchemy import func, select
 
-from hub import events
 from hub.extensions import db
+from hub.jobs import events
 from hub.models import Job
 from hub.models.payment import Invoice, StripeEvent
-from tests.helpers import assert_error
 from tests.payments.conftest import event_body, post_event, run_queued_jobs, sign
 from tests.payments.helpers import link_directly, paid_invoice
-from tests.processes import wait_until
+from tests.support.helpers import assert_error
+from tests.support.processes import wait_until
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 from fake_stripe import FakeStripe
 
 from hub.extensions import db
-from tests.helpers import Account
 from tests.payments.conftest import WEBHOOK_SECRET
+from tests.support.helpers import Account
 
 DEMO_JOB = {"type": "demo.sleep", "payload": {"seconds": 1}}
 HOOK_URL = "http://127.0.0.1:9/hook"  # nothing listens: no worker runs in these tests anyway
@@ -59,7 +59,7 @@ def make_delivery(app, tenant_id: str, endpoint_id: str, job_status: str | None 
                                            {"id": str(uuid.uuid4()), "type": "demo.sleep"})
         delivery = next(d for d in queued if str(d.endpoint_id) == endpoint_id)
         delivery_id = str(delivery.id)
-        jobs.commit()
+        jobs.commit_and_dispatch()
         if job_status:
             job = db.session.get(Job, db.session.get(WebhookDelivery, delivery.id).job_id)
             job.status = job_status

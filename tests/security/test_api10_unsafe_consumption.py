@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.integrations import outbound
-from hub.services.webhook_delivery import _send
+from hub.integrations import http as outbound
+from hub.services.webhooks.delivery import _send
 
 ROOT = Path(__file__).resolve().parents[2]
 

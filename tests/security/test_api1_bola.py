@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import assert_error
 from tests.security.conftest import operations
 from tests.security.routes import BOLA, BOLA_EXTRA, READ_BACK, SIGNED_URL_ROUTES
+from tests.support.helpers import assert_error
 
 CASES = [(m, p, kind) for (m, p), (kind, _body) in BOLA.items()] + BOLA_EXTRA
 

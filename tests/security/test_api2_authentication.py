@@ -8,7 +8,7 @@ import time
 import jwt as pyjwt
 import pytest
 
-from tests.helpers import assert_error, auth_header
+from tests.support.helpers import assert_error, auth_header
 
 WRONG_KEY = "not-the-hub-key-" + "z" * 32
 

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from tests.helpers import PASSWORD
 from tests.security.conftest import HOOK_URL, SOURCE_URL
+from tests.support.helpers import PASSWORD
 
 FORBIDDEN_FIELDS = {"tenant_id": str(uuid.uuid4()), "is_staff": True, "status": "succeeded",
                     "id": str(uuid.uuid4()), "created_by": str(uuid.uuid4()), "attempts": 99,

@@ -8,8 +8,8 @@ import pytest
 from hub import create_app
 from hub.extensions import db
 from hub.models import Tenant
-from tests.helpers import assert_error
 from tests.security.conftest import operations
+from tests.support.helpers import assert_error
 
 
 def test_every_list_caps_its_page_size(openapi, tenant):

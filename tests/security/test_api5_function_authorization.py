@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.helpers import assert_error
 from tests.security.conftest import HOOK_URL, operations
 from tests.security.routes import FORBIDDEN_FOR_OTHER_REASONS, ROLE_NEEDED
+from tests.support.helpers import assert_error
 
 IDS = {"user_id": "user", "key_id": "api_key", "job_id": "job", "endpoint_id": "endpoint",
        "delivery_id": "delivery", "file_id": "file", "link_id": "stripe_link", "connection_id": "connection",

@@ -3,7 +3,7 @@ password guessing is throttled per account (so a distributed attacker gains noth
 more addresses); the job and email budgets are in test_api4."""
 from __future__ import annotations
 
-from tests.helpers import PASSWORD, assert_error
+from tests.support.helpers import PASSWORD, assert_error
 
 
 def test_signup_can_be_turned_off(app, client):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from hub import create_app
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 INTERNAL_URLS = [
     "http://127.0.0.1/hook", "http://localhost:6379/", "http://10.0.0.5/", "http://172.16.0.1/",
     "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
     "http://[fd00::1]/", "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/",
     "http://[::ffff:127.0.0.1]/", "http://metadata.google.internal/", "http://100.64.0.1/",
-    # IPv6 forms that embed an internal IPv4 address (issue 15, item 8): IPv4-compatible,
+    # IPv6 forms that embed an internal IPv4 address: IPv4-compatible,
     # IPv4-translated, NAT64 and 6to4.
     "http://[::7f00:1]/", "http://[::127.0.0.1]/", "http://[::ffff:0:7f00:1]/",
     "http://[::ffff:0:a00:5]/", "http://[64:ff9b::7f00:1]/", "http://[2002:a9fe:a9fe::1]/",

@@ -6,7 +6,7 @@ import pytest
 
 from hub import create_app
 from hub.config import DEV_JWT_SECRET_KEY, DEV_SECRET_KEY, ConfigError, load_config
-from tests.helpers import PRODUCTION_SETTINGS, assert_error
+from tests.support.helpers import PRODUCTION_SETTINGS, assert_error
 
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
                "X-Frame-Options": "DENY", "Cache-Control": "no-store"}

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.models import AuditEvent, Job
-from tests.helpers import PASSWORD
 from tests.payments.conftest import event_body, sign
 from tests.security.conftest import HOOK_URL, SOURCE_URL, operations
 from tests.security.routes import AUDITED
+from tests.support.helpers import PASSWORD
 
 
 def _new_email() -> str:
@@ -145,7 +145,7 @@ def _invitation_token(client, t) -> str:
 def _proven_customer(client, t) -> str:
     """A Stripe customer whose metadata names the tenant, made the way a tenant would in Stripe."""
     from hub.integrations import stripe_api
-    from hub.services import stripe_settings
+    from hub.services.payments import stripe_settings
 
     with client.application.app_context():
         return stripe_api.create_customer(stripe_settings.current(),

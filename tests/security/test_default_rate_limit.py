@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.processes import start_gunicorn, wait_until
+from tests.support.processes import start_gunicorn, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -11,14 +11,14 @@ import re
 
 import pytest
 
-from tests.certs import self_signed
-from tests.connectors.conftest import wait_job
-from tests.email.smtp_sink import SmtpSink
-from tests.helpers import PASSWORD
-from tests.http_fake import FakeHTTPServer
 from tests.payments.conftest import WEBHOOK_SECRET, event_body, sign
-from tests.processes import start_ready_worker
 from tests.security.conftest import HOOK_URL, STRIPE
+from tests.support.certs import self_signed
+from tests.support.helpers import PASSWORD
+from tests.support.http_fake import FakeHTTPServer
+from tests.support.processes import start_ready_worker
+from tests.support.smtp_sink import SmtpSink
+from tests.sync.conftest import wait_job
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]

@@ -5,7 +5,7 @@ import pytest
 
 from hub import create_app
 from hub.config import DEV_JWT_SECRET_KEY, ConfigError, check_config, load_config
-from tests.helpers import PRODUCTION_SETTINGS
+from tests.support.helpers import PRODUCTION_SETTINGS
 
 GOOD = PRODUCTION_SETTINGS
 

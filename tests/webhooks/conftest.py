@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import start_beat, start_ready_worker, wait_until
+from tests.support.processes import start_beat, start_ready_worker, wait_until
 
 # The worker's settings: a schedule of ~1 s waits (same length as the spec's, so
 # the attempt budget is the same 8), every retry parked in the database for the
@@ -152,11 +152,12 @@ def create_endpoint(account, url: str, events: list[str], **extra: Any) -> dict[
 
 def publish(app, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
     """Announce a domain event as a feature would, in its own transaction."""
-    from hub import events, jobs
+    from hub import jobs
+    from hub.jobs import events
 
     with app.app_context():
         events.publish(uuid.UUID(tenant_id), event_type, data)
-        jobs.commit()
+        jobs.commit_and_dispatch()
 
 
 def deliveries(account, endpoint_id: str) -> list[dict[str, Any]]:

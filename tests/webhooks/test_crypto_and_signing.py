@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from hub.config import ConfigError, check_config, load_config
 from hub.integrations import standard_webhooks
 from hub.integrations.crypto import DecryptionError, SecretBox, derive_key, generate_key, parse_keys
-from tests.helpers import PRODUCTION_SETTINGS
+from tests.support.helpers import PRODUCTION_SETTINGS
 
 PRODUCTION = {k: v for k, v in PRODUCTION_SETTINGS.items() if k != "ENCRYPTION_KEYS"}
 

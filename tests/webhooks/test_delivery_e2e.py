@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hub.extensions import db
 from hub.models import WebhookDelivery, WebhookEndpoint, utcnow
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 from tests.webhooks.conftest import create_endpoint, publish, wait_for_delivery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("webhook_worker", "webhook_beat")]
@@ -183,7 +183,7 @@ def test_after_rotation_both_secrets_sign_until_the_grace_period_ends(app, regis
 
 def test_gone_and_long_failing_endpoints_are_disabled_and_the_tenant_is_told(app, register, receiver,
                                                                               live_server):
-    from tests.socket_client import RecordingClient
+    from tests.support.socket_client import RecordingClient
 
     owner = register()
     sock = RecordingClient(live_server, owner.access)

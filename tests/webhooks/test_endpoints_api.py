@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from hub.extensions import db
 from hub.models import Job, WebhookDelivery, WebhookEndpoint
 from hub.services import encryption
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 from tests.webhooks.conftest import create_endpoint, deliveries, publish
 
 BASE = "/api/v1/webhook-endpoints"
@@ -276,7 +276,7 @@ def test_rotate_encryption_command_re_encrypts_with_the_new_first_key(app, regis
 
 
 def test_send_time_guard_refuses_an_address_that_is_no_longer_allowed(app, register, receiver):
-    from hub.services.webhook_delivery import attempt_delivery
+    from hub.services.webhooks.delivery import attempt_delivery
 
     owner = register()
     endpoint = create_endpoint(owner, receiver.url("/inside"), ["invoice.paid"])  # allowed when created

@@ -10,10 +10,10 @@ import socket
 
 import pytest
 
-from hub.integrations import outbound
-from hub.integrations.outbound import OutboundError, OutboundRefused
-from tests.certs import self_signed
-from tests.http_fake import Answer, FakeHTTPServer
+from hub.integrations import http as outbound
+from hub.integrations.http import OutboundError, OutboundRefused
+from tests.support.certs import self_signed
+from tests.support.http_fake import Answer, FakeHTTPServer
 
 REFUSED_ALWAYS = ["169.254.169.254", "fd00:ec2::254", "169.254.10.1", "fe80::1", "0.0.0.0", "::",
                   "224.0.0.1", "ff02::1", "240.0.0.1", "255.255.255.255", "192.0.2.10", "100.100.100.200"]

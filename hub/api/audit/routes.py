@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from hub import audit
 from hub.api.access import auth_required, current_principal
 from hub.api.audit.schemas import AuditEventSchema, AuditQuerySchema
-from hub.envelope import HubBlueprint, set_pagination
-from hub.services import audit
+from hub.web.envelope import HubBlueprint, set_pagination
 
 blp = HubBlueprint("audit", __name__, url_prefix="/audit-events",
                    description="Who did what, when, from which request (admins and owners).")

@@ -1,7 +1,7 @@
 import marshmallow as ma
 
 from hub.api.schemas import UTCDateTimeField
-from hub.envelope import PaginationArgsSchema
+from hub.web.envelope import PaginationArgsSchema
 
 
 class AuditQuerySchema(PaginationArgsSchema):

@@ -17,8 +17,8 @@ from flask import request
 from hub.api.files.multipart import read_upload_form
 from hub.api.files.schemas import UploadFormSchema
 from hub.api.idempotency import make_idempotent
-from hub.errors import ValidationFailed
 from hub.services import files
+from hub.web.errors import ValidationFailed
 
 
 def _same_upload(first: dict[str, Any], allow_body: Callable[[], None]) -> bool:

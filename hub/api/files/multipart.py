@@ -21,7 +21,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, MultipartDecoder
 from werkzeug.sansio.multipart import File as FilePart
 
-from hub.errors import BadRequest, ValidationFailed
+from hub.web.errors import BadRequest, ValidationFailed
 
 CHUNK_SIZE = 64 * 1024
 # RFC 2046's boundary characters, not ending in a space. RFC 2046 caps the length at

@@ -23,10 +23,11 @@ from hub.api.files.schemas import (
     UploadFormSchema,
 )
 from hub.api.idempotency import idempotent
-from hub.envelope import HubBlueprint, set_message, set_pagination
-from hub.errors import ValidationFailed
 from hub.integrations.storage import content_disposition
-from hub.services import direct_uploads, files, quotas
+from hub.services import files, quotas
+from hub.services.files import direct_uploads
+from hub.web.envelope import HubBlueprint, set_message, set_pagination
+from hub.web.errors import ValidationFailed
 
 blp = HubBlueprint("files", __name__, url_prefix="/files",
                    description="Uploads to object storage, processed by `file.process` jobs.")

@@ -1,13 +1,13 @@
 
 import marshmallow as ma
 
-from hub import jsonio
 from hub.api.jobs.schemas import JobErrorSchema
 from hub.api.schemas import UTCDateTimeField
-from hub.envelope import PaginationArgsSchema
-from hub.errors import HubError
 from hub.models import FILE_STATUSES
 from hub.services import files
+from hub.web import jsonio
+from hub.web.envelope import PaginationArgsSchema
+from hub.web.errors import HubError
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "email")
 PUBLIC_STATUSES = ("pending", "uploaded", "processing", "processed", "failed")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from hub.envelope import HubBlueprint, NoArgsSchema, set_message
-from hub.errors import ServiceUnavailable
 from hub.extensions import limiter
 from hub.services import health
+from hub.web.envelope import HubBlueprint, NoArgsSchema, set_message
+from hub.web.errors import ServiceUnavailable
 
-blp = HubBlueprint("health", __name__, url_prefix="/health",
+blp = HubBlueprint("health", __name__, url_prefix="/health", versioned=False,
                    description="Probes for load balancers and orchestrators.")
 limiter.exempt(blp)
 

@@ -10,12 +10,13 @@ from hub import jobs
 from hub.api.access import auth_required, current_principal
 from hub.api.idempotency import idempotent
 from hub.api.jobs.schemas import JobCreateSchema, JobEventSchema, JobQuerySchema, JobSchema, JobTypeSchema
-from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
-from hub.errors import Forbidden
-from hub.jobtypes import all_job_types
+from hub.jobs import actions as job_actions
+from hub.jobs.types import all_job_types
 from hub.models import Job
 from hub.models.base import paginate
-from hub.services import job_actions, quotas
+from hub.services import quotas
+from hub.web.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
+from hub.web.errors import Forbidden
 
 blp = HubBlueprint("jobs", __name__, url_prefix="/jobs",
                    description="The job ledger: every integration and heavy task is a job.")

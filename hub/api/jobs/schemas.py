@@ -1,9 +1,9 @@
 import marshmallow as ma
 
 from hub.api.schemas import UTCDateTimeField
-from hub.envelope import PaginationArgsSchema
-from hub.job_schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
+from hub.jobs.schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
 from hub.models import STATUSES
+from hub.web.envelope import PaginationArgsSchema
 
 
 class JobCreateSchema(ma.Schema):

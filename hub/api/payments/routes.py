@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 
-from hub import jobs
+from hub import audit, jobs
 from hub.api.access import auth_required, current_principal
 from hub.api.idempotency import idempotent
 from hub.api.payments.schemas import (
@@ -23,10 +23,11 @@ from hub.api.payments.schemas import (
     StripeLinkSchema,
     StripeLinkTargetSchema,
 )
-from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 from hub.models import Job
 from hub.models.payment import Reconciliation
-from hub.services import audit, invoices, quotas, reconciliation, stripe_settings
+from hub.services import quotas
+from hub.services.payments import invoices, reconciliation, stripe_settings
+from hub.web.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 
 invoices_blp = HubBlueprint("invoices", __name__, url_prefix="/invoices",
                             description="The tenant's invoices and what Stripe says about them.")
@@ -102,7 +103,7 @@ class Reconciliations(MethodView):
                      {"from": data["from_"].isoformat(), "to": data["to"].isoformat()})
         job = jobs.get_job(rec.job_id, p.tenant_id)
         rec_id = rec.id
-        jobs.commit()
+        jobs.commit_and_dispatch()
         set_message("Reconciliation queued.")
         return {**{c.key: getattr(job, c.key) for c in Job.__table__.columns}, "reconciliation_id": rec_id}
 

@@ -4,8 +4,8 @@ import marshmallow as ma
 
 from hub.api.jobs.schemas import JobSchema
 from hub.api.schemas import UTCDateTimeField
-from hub.envelope import PaginationArgsSchema
 from hub.models.payment import INVOICE_STATUSES, LINK_KINDS, RECONCILIATION_STATUSES
+from hub.web.envelope import PaginationArgsSchema
 
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 

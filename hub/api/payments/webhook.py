@@ -12,9 +12,9 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from hub.api.payments.schemas import WebhookAckSchema
-from hub.envelope import HubBlueprint, set_message
 from hub.extensions import limiter
-from hub.services import stripe_events
+from hub.services.payments import stripe_events
+from hub.web.envelope import HubBlueprint, set_message
 
 blp = HubBlueprint("stripe_webhooks", __name__, url_prefix="/webhooks/stripe",
                    description="Stripe's webhook endpoint (signed with Stripe-Signature; no JWT).")

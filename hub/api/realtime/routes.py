@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from flask import current_app, request
 
-from hub.envelope import HubBlueprint, NoArgsSchema
+from hub.web.envelope import HubBlueprint, NoArgsSchema
 
 blp = HubBlueprint("realtime", __name__, url_prefix="/realtime",
                    description="Where the Socket.IO server is. The events are described in "

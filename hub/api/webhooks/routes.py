@@ -20,8 +20,8 @@ from hub.api.webhooks.schemas import (
     EndpointUpdateSchema,
     EndpointWithSecretSchema,
 )
-from hub.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 from hub.services import webhooks
+from hub.web.envelope import HubBlueprint, PaginationArgsSchema, set_message, set_pagination
 
 endpoints_blp = HubBlueprint(
     "webhook-endpoints", __name__, url_prefix="/webhook-endpoints",

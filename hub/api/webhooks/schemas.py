@@ -3,9 +3,9 @@ import json
 import marshmallow as ma
 
 from hub.api.schemas import UTCDateTimeField
-from hub.envelope import PaginationArgsSchema
-from hub.events import EVENT_TYPES
+from hub.jobs.events import EVENT_TYPES
 from hub.models import DELIVERY_STATUSES
+from hub.web.envelope import PaginationArgsSchema
 
 
 def _unique(values: list[str]) -> None:

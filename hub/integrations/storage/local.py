@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from hub.integrations.storage import ObjectInfo, ObjectNotFound, StorageError, WriterBase, check_key
+from hub.integrations.storage.base import ObjectInfo, ObjectNotFound, StorageError, WriterBase, check_key
 
 
 class LocalStorage:

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from hub.integrations.storage import (
+from hub.integrations.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     StorageError,

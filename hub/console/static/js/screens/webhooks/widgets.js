@@ -2,7 +2,7 @@
 
 import { h } from "../../dom.js";
 
-// The documented event types (docs: API.md, "Outbound webhooks"; hub.events.EVENT_TYPES,
+// The documented event types (docs: API.md, "Outbound webhooks"; hub.jobs.events.EVENT_TYPES,
 // which a test compares with this list).
 export const EVENT_TYPES = ["job.succeeded", "job.failed", "file.processed", "payment.reconciled",
   "invoice.paid", "sync.completed"];
