@@ -16,9 +16,8 @@ from tests.security.conftest import HOOK_URL, STRIPE
 from tests.support.certs import self_signed
 from tests.support.helpers import PASSWORD
 from tests.support.http_fake import FakeHTTPServer
-from tests.support.processes import start_ready_worker
+from tests.support.jobs import wait_for_job
 from tests.support.smtp_sink import SmtpSink
-from tests.sync.conftest import wait_job
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
@@ -50,15 +49,12 @@ def source():
 
 
 @pytest.fixture
-def worker(app, base_config, process_logs, smtp, security_stripe):
+def worker(workers, smtp, security_stripe):
     settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_USE_TLS": True,
                 "MAIL_USERNAME": SMTP_USER, "MAIL_PASSWORD": SMTP_PASSWORD, "MAIL_SUPPRESS_SEND": False,
                 "MAIL_DEFAULT_SENDER": "Hub <hub@tests.example>", "MAIL_TIMEOUT": 5,
                 **STRIPE, "STRIPE_API_BASE": security_stripe.url, "LOG_LEVEL": "DEBUG"}
-    worker = start_ready_worker(app.extensions["celery"], {**base_config, **settings}, process_logs,
-                                "secrets", loglevel="DEBUG")
-    yield worker
-    worker.stop()
+    return workers.worker("secrets", settings, loglevel="DEBUG")
 
 
 def _ok(resp, status: int = 200):
@@ -84,16 +80,16 @@ def test_no_secret_is_logged_by_the_api_or_the_worker(app, client, register, cap
         "connector": "rest", "name": "Shop", "config": {"url": source.url("/items")},
         "credentials": {"token": CONNECTOR_TOKEN + "-old"}}), 201)
     failed = _ok(client.post(f"/api/v1/connections/{connection['id']}/sync", headers=headers), 202)
-    wait_job(owner, failed["id"], "failed")
+    wait_for_job(owner, failed["id"], "failed")
     _ok(client.patch(f"/api/v1/connections/{connection['id']}", headers=headers,
                      json={"credentials": {"token": CONNECTOR_TOKEN}}))
     synced = _ok(client.post(f"/api/v1/connections/{connection['id']}/sync", headers=headers), 202)
-    assert wait_job(owner, synced["id"], "succeeded")["result"]["created"] == 2
+    assert wait_for_job(owner, synced["id"], "succeeded")["result"]["created"] == 2
 
     # Mail from the worker over STARTTLS with a login.
     mail = _ok(client.post("/api/v1/emails", headers=headers, json={
         "to": ["ann@example.com"], "subject": "Hello", "text": "Hi Ann"}), 202)
-    wait_job(owner, mail["id"], "succeeded")
+    wait_for_job(owner, mail["id"], "succeeded")
     (received,) = smtp.messages()
     assert received.login == SMTP_USER and received.tls
 
@@ -101,7 +97,7 @@ def test_no_secret_is_logged_by_the_api_or_the_worker(app, client, register, cap
     _ok(client.post("/api/v1/payments/customers", headers=headers, json={"name": "Shop"}), 201)
     rec = _ok(client.post("/api/v1/payments/reconciliations", headers=headers, json={
         "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}), 202)
-    wait_job(owner, rec["id"], "succeeded")
+    wait_for_job(owner, rec["id"], "succeeded")
     event = event_body("customer.created", {"id": "cus_logcheck", "object": "customer"})
     assert client.post("/api/v1/webhooks/stripe", data=event, content_type="application/json",
                        headers={"Stripe-Signature": sign(event)}).status_code == 200

@@ -27,8 +27,10 @@ def child_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str,
-               proc: subprocess.Popen | None = None, interval: float = 0.1) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+               proc: subprocess.Popen | None = None, interval: float = 0.1,
+               reraise: tuple[type[BaseException], ...] = ()) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`.
+    Errors of `check` count as "not yet", except those of the `reraise` types."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -38,6 +40,8 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str,
             result = check()
             if result:
                 return result
+        except reraise:
+            raise
         except Exception as exc:  # not up yet
             last_error = exc
         time.sleep(interval)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from tests.support.http_fake import Answer, FakeHTTPServer
-from tests.sync.conftest import records, sync, wait_job
+from tests.support.jobs import wait_for_job
+from tests.sync.conftest import records, sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sync_worker", "sync_beat")]
 
@@ -40,7 +41,7 @@ def test_cursor_pagination_field_mapping_and_a_custom_auth_header(register):
             "next_cursor_path": "meta.next", "items_path": "data.results", "id_field": "sku",
             "field_mapping": {"title": "name", "cents": "price.amount"},
             "auth_header": "X-Shop-Key", "auth_scheme": ""}, {"token": "shop-secret-1"})
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
         sent = source.requests("/v2/products")
 
     assert [r.param("after") for r in sent] == [None, "c-3", "c-6"]
@@ -58,7 +59,7 @@ def test_no_pagination_reads_the_one_answer_once(register):
         owner = register()
         conn = _connect(owner, {"url": source.url("/all?region=eu"), "pagination": "none",
                                 "items_path": "", "id_field": "sku"})
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
         (request,) = source.requests()
 
     assert request.query == {"region": ["eu"]}  # no page or cursor parameters added
@@ -71,7 +72,7 @@ def test_a_403_from_the_source_fails_at_once_and_asks_for_attention(register):
     with FakeHTTPServer(Answer(403, {"error": "key revoked"})) as source:
         owner = register()
         conn = _connect(owner, {"url": source.url("/items")}, {"token": "revoked-key-77"})
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "failed")
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "failed")
         assert len(source.requests()) == 1  # bad credentials are not retried
 
     assert job["attempts"] == 1 and job["error"]["code"] == "SYNC_AUTH_FAILED"

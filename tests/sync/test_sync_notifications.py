@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.http_fake import Answer, FakeHTTPServer
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
 from tests.support.socket_client import RecordingClient
-from tests.sync.conftest import create_connection, sync, wait_job
+from tests.sync.conftest import create_connection, sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sync_worker")]
 
@@ -33,7 +34,7 @@ def test_a_finished_sync_is_announced_to_its_tenant_only(owner_socket, module_li
     try:
         with FakeHTTPServer(Answer(200, ITEMS)) as source:
             conn = create_connection(owner, source.url("/items"))
-            wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+            wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
         (note,) = wait_until(lambda: _notifications(socket, "sync.completed"), 30,
                              "the sync.completed notification")
         assert note["data"]["connection_id"] == conn["id"]
@@ -49,7 +50,7 @@ def test_a_connection_that_needs_attention_is_announced(owner_socket):
     owner, socket = owner_socket
     with FakeHTTPServer(Answer(403, {"error": "forbidden"})) as source:
         conn = create_connection(owner, source.url("/items"), credentials={"token": "old-token-5"})
-        wait_job(owner, sync(owner, conn["id"])["id"], "failed")
+        wait_for_job(owner, sync(owner, conn["id"])["id"], "failed")
     (note,) = wait_until(lambda: _notifications(socket, "connection.needs_attention"), 30,
                          "the connection.needs_attention notification")
     assert note["data"]["connection_id"] == conn["id"]
