@@ -43,19 +43,19 @@ def test_job_accepted_while_redis_is_down_runs_when_it_returns(app, client, regi
     wait_for_job(lambda jid: _job(app, jid), job_id, "succeeded")
 
 
-def test_worker_killed_mid_job_is_recovered_once_by_the_lease_expiry(app, register, start_worker, start_beat):
+def test_worker_killed_mid_job_is_recovered_once_by_the_lease_expiry(app, register, workers):
     """Two warm workers; the one running the job is killed. What is measured is the ledger's
     part: from the lease's expiry (the dead worker's last renewal + JOB_LEASE_SECONDS, as the
     database recorded it) to the second attempt starting on the spare. No worker boots in
     that span, so the margin only has to cover the relay's interval and one dispatch on a
     loaded machine."""
     owner = register()
-    workers = {w.name: w for w in (start_worker("left"), start_worker("right"))}
-    start_beat()
+    pair = {w.name: w for w in workers.workers(["left", "right"])}
+    workers.beat()
     job_id = owner.post("/api/v1/jobs", json={"type": "demo.sleep",
                                               "payload": {"seconds": 4}}).get_json()["data"]["id"]
     running = wait_until(lambda: (j := _job(app, job_id)).progress > 0 and j, 30, "the job to make progress")
-    (doomed,) = [w for name, w in workers.items() if name in running.worker]
+    (doomed,) = [w for name, w in pair.items() if name in running.worker]
     doomed.kill()  # SIGKILL: no goodbye, the lease just stops being renewed
     lease_expired_at = _job(app, job_id).lease_expires_at  # its last renewal's, now final
     wait_for_job(lambda jid: _job(app, jid), job_id, "succeeded")

@@ -169,14 +169,24 @@ def start_ready_worker(celery_app: Any, config: dict[str, Any], log_dir: Path, p
                        **kw: Any) -> HubProcess:
     """A worker named `<prefix>-<random>` that has answered a ping (so it consumes already);
     stopped again if it never does."""
+    return start_ready_workers(celery_app, config, log_dir, [prefix], **kw)[0]
+
+
+def start_ready_workers(celery_app: Any, config: dict[str, Any], log_dir: Path, prefixes: list[str],
+                        **kw: Any) -> list[HubProcess]:
+    """Workers named `<prefix>-<random>`, booting side by side, each waited until it answers
+    a ping; all stopped again if one never does."""
     import uuid
 
-    worker = start_worker(config, log_dir, name=f"{prefix}-{uuid.uuid4().hex[:6]}", **kw)
+    workers = [start_worker(config, log_dir, name=f"{prefix}-{uuid.uuid4().hex[:6]}", **kw)
+               for prefix in prefixes]
     try:
-        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
+        for worker in workers:
+            wait_until(lambda w=worker: any(w.name in host for reply in celery_app.control.ping(timeout=0.5)
+                                            for host in reply),
+                       timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
     except BaseException:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         raise
-    return worker
+    return workers

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import HubProcess, start_beat, start_ready_worker
+from tests.support.processes import HubProcess, start_beat, start_ready_workers
 
 
 class HubWorkers:
@@ -25,10 +25,15 @@ class HubWorkers:
                **options: Any) -> HubProcess:
         """A worker named `<name>-<random>` (all queues unless `queues=`), answering pings;
         `options` go to tests.support.processes.start_worker (concurrency, queues, loglevel)."""
-        worker = start_ready_worker(self.celery_app, {**self.config, **(settings or {})}, self.log_dir,
-                                    name, **options)
-        self.started.append(worker)
-        return worker
+        return self.workers([name], settings, **options)[0]
+
+    def workers(self, names: list[str], settings: dict[str, Any] | None = None,
+                **options: Any) -> list[HubProcess]:
+        """Several workers of the same settings, booting side by side (one boot's wait)."""
+        started = start_ready_workers(self.celery_app, {**self.config, **(settings or {})}, self.log_dir,
+                                      names, **options)
+        self.started.extend(started)
+        return started
 
     def beat(self, settings: dict[str, Any] | None = None) -> HubProcess:
         """A `celery beat` (it drives the relay: every 0.5 s with the suite's settings)."""
