@@ -35,6 +35,16 @@ preload_app = True
 limit_request_line = 8190
 httpserver.install()
 
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # gunicorn's own lines in the hub's JSON shape too (hub/logs.py), all on stderr
+    # through the root logger; the access log stays off, as without this.
+    logconfig_dict = {
+        "root": {"level": "INFO", "handlers": ["error_console"]},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+                    "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False}},
+        "formatters": {"generic": {"()": "hub.logs.JsonFormatter"}},
+    }
+
 
 def post_fork(server, worker):
     from hub.extensions import db

@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     configure_logging(app)
     register_extensions(app)
+    register_tracing(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -57,6 +58,12 @@ def register_extensions(app: Flask) -> None:
     # Job types (and the event listeners their modules subscribe) are known to
     # every process: the API validates payloads, workers run handlers.
     load_job_types()
+
+
+def register_tracing(app: Flask) -> None:
+    from hub.tracing import init_tracing
+
+    init_tracing(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -93,11 +93,17 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     # owner elsewhere; the per-account ceiling is much higher, against distributed guessing.
     "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": (str, "5 per minute"),
     "LOGIN_RATE_LIMIT_ACCOUNT": (str, "100 per hour"),
+    # POST /auth/password per user: a stolen access token must not become a way to
+    # guess the current password (each attempt counts, right or wrong).
+    "PASSWORD_CHANGE_RATE_LIMIT": (str, "10 per hour"),
     "API_RATE_LIMIT": (str, "600 per minute"),
     "CELERY_VISIBILITY_TIMEOUT": (_int, 3600),
     "CELERY_TASK_EVENTS": (_bool, False),
     "HEALTH_WORKER_TIMEOUT": (_int, 1),
     "LOG_LEVEL": (str, "INFO"),
+    # `text` for a terminal; `json`: one JSON object per line with request_id, trace_id,
+    # job_id and tenant_id (hub/logs.py).
+    "LOG_FORMAT": (str, "text"),
     "JOB_LEASE_SECONDS": (_int, 60),
     "JOB_RELAY_INTERVAL": (_float, 2.0),
     "JOB_RELAY_ENABLED": (_bool, True),
@@ -228,6 +234,20 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "METRICS_CACHE_SECONDS": (_float, 5.0),
     # Workers serve their own /metrics on this port (unset: off).
     "WORKER_METRICS_PORT": (_int, None),
+    # Adds a `tenant` label to hub_jobs and to the attempt, webhook and integration
+    # counters. Off: a tenant id per series multiplies them by the number of tenants.
+    "METRICS_TENANT_LABELS": (_bool, False),
+    # The operator's view (staff, /api/v1/operations): jobs one bulk retry or cancel may
+    # touch, how often staff may run one, and when a sent job that has not started is stuck.
+    "OPS_BULK_MAX": (_int, 500),
+    "OPS_BULK_RATE_LIMIT": (str, "10 per minute"),
+    "OPS_STUCK_SECONDS": (_int, 600),
+    # OpenTelemetry tracing (hub/tracing.py), by the standard variables: on when an OTLP
+    # endpoint or an exporter is named; the SDK reads the other OTEL_* variables itself.
+    "OTEL_SDK_DISABLED": (_bool, False),
+    "OTEL_TRACES_EXPORTER": (str, None),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": (str, None),
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": (str, None),
 }
 
 
@@ -300,6 +320,10 @@ def check_config(cfg: dict[str, Any]) -> None:
     check_integration_settings(cfg)
     check_storage_settings(cfg)
     check_password_settings(cfg)
+    if (cfg.get("OTEL_TRACES_EXPORTER") or "otlp").strip().lower() not in ("otlp", "console", "none"):
+        raise ConfigError("OTEL_TRACES_EXPORTER must be otlp, console or none")
+    if cfg["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {cfg['LOG_FORMAT']!r}")
     if not cfg["DATABASE_URL"].startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         raise ConfigError("DATABASE_URL must point at PostgreSQL (postgresql+psycopg://user@host/db)")
     if cfg["HUB_ENV"] != "production":

@@ -41,7 +41,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.extensions import db, limiter, redis_client
-from hub.models import ACTIVE_STATUSES, Job
+from hub.models import ACTIVE_STATUSES, USER_DISABLED_REASON, Job, WebhookEndpoint
+from hub.telemetry import TenantCounter, tenant_labels, use_tenant_labels
 from hub.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def _count(response: Response) -> Response:
 
 
 class LedgerCollector:
-    """hub_jobs, hub_oldest_queued_job_age_seconds, hub_outbox_pending, hub_socket_connections."""
+    """hub_jobs, hub_oldest_queued_job_age_seconds, hub_outbox_pending,
+    hub_webhook_endpoints_disabled, hub_socket_connections."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -98,12 +100,16 @@ class LedgerCollector:
             db.session.remove()
 
     def _ledger(self) -> list[Any]:
-        jobs = GaugeMetricFamily("hub_jobs", "Jobs in flight in the ledger, by status and type.",
-                                 labels=["status", "type"])
-        for status, jtype, n in db.session.execute(
-                select(Job.status, Job.type, func.count()).where(Job.status.in_(ACTIVE_STATUSES))
-                .group_by(Job.status, Job.type)):
-            jobs.add_metric([status, jtype], n)
+        by_tenant = tenant_labels()
+        # `queue` follows from `type` (a type has one queue): it adds no series, and lets a
+        # dashboard show depth per queue.
+        jobs = GaugeMetricFamily("hub_jobs", "Jobs in flight in the ledger, by status, type and queue.",
+                                 labels=["status", "type", "queue", *(["tenant"] if by_tenant else [])])
+        columns = (Job.status, Job.type, Job.queue, *((Job.tenant_id,) if by_tenant else ()))
+        for *labels, n in db.session.execute(
+                select(*columns, func.count()).where(Job.status.in_(ACTIVE_STATUSES))
+                .group_by(*columns)):
+            jobs.add_metric([str(label) for label in labels], n)
         oldest = GaugeMetricFamily("hub_oldest_queued_job_age_seconds",
                                    "Age of the oldest job waiting to run, per queue.", labels=["queue"])
         now = time.time()
@@ -115,7 +121,14 @@ class LedgerCollector:
             Job.status.in_(("queued", "retrying")), Job.dispatched_at.is_(None))) or 0
         outbox = GaugeMetricFamily("hub_outbox_pending",
                                    "Jobs waiting in the outbox to be sent to the broker.", value=pending)
-        return [jobs, oldest, outbox]
+        disabled = db.session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
+            WebhookEndpoint.enabled.is_(False), WebhookEndpoint.disabled_reason.is_not(None),
+            WebhookEndpoint.disabled_reason != USER_DISABLED_REASON)) or 0
+        endpoints = GaugeMetricFamily(
+            "hub_webhook_endpoints_disabled",
+            "Webhook endpoints the hub disabled (410 Gone, or failing for WEBHOOK_DISABLE_AFTER_DAYS).",
+            value=disabled)
+        return [jobs, oldest, outbox, endpoints]
 
 
 def _socket_connections() -> int:
@@ -153,6 +166,7 @@ def metrics_view() -> Response:
 
 def init_metrics(app: Flask) -> None:
     """Count every request, and serve GET /metrics."""
+    use_tenant_labels(app.config["METRICS_TENANT_LABELS"])
     app.extensions["hub.ledger_metrics"] = LedgerCollector(app)
     app.after_request(_count)
     app.add_url_rule("/metrics", "metrics", limiter.exempt(metrics_view), methods=["GET"])
@@ -166,12 +180,16 @@ JOB_DURATION = Histogram("hub_job_duration_seconds", "Time one attempt at a job 
 JOB_QUEUE_WAIT = Histogram("hub_job_queue_wait_seconds",
                            "Time from a job being sent to a worker to its attempt starting.", ["type"],
                            buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300))
-JOB_ATTEMPTS = Counter("hub_job_attempts_total", "Attempts at jobs, by outcome.", ["type", "outcome"])
+JOB_ATTEMPTS = TenantCounter("hub_job_attempts_total", "Attempts at jobs, by outcome.", ["type", "outcome"])
+WEBHOOK_DELIVERIES = TenantCounter(
+    "hub_webhook_deliveries_total",
+    "Attempts at webhook deliveries: delivered, retry, failed, disabled (the endpoint), refused (its URL).",
+    ["outcome"])
 
 
 def observe_attempt(job_type: str, outcome: str, seconds: float, waited: float | None) -> None:
     """Record one attempt (called by the worker's task base)."""
-    JOB_ATTEMPTS.labels(job_type, outcome).inc()
+    JOB_ATTEMPTS.inc(job_type, outcome)
     JOB_DURATION.labels(job_type, outcome).observe(seconds)
     if waited is not None:
         JOB_QUEUE_WAIT.labels(job_type).observe(max(0.0, waited))

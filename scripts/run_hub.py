@@ -5,7 +5,7 @@
 2. Development secrets in ``instance/dev.env`` (created once, mode 0600, reused).
 3. Environment for the processes (HUB_ENV, DATABASE_URL, REDIS_URL, ports, PATH).
 4. ``flask --app wsgi db upgrade`` and ``flask --app wsgi hub seed-demo``.
-5. The URLs to open.
+5. The URLs to open, the Prometheus endpoints among them (the worker's on WORKER_METRICS_PORT, 9808).
 6. ``honcho start -f Procfile`` (web, realtime, worker, beat, flower, mail, stripe) until Ctrl-C;
    then the private Redis is stopped and honcho's exit code is returned.
 """
@@ -173,9 +173,10 @@ def main() -> int:
     stripe_port = os.environ.get("STRIPE_DEV_PORT") or "12111"
     flower_port = os.environ.get("FLOWER_PORT") or "5555"
     mail_port = os.environ.get("MAIL_CATCHER_PORT") or "1025"
+    worker_metrics_port = os.environ.get("WORKER_METRICS_PORT") or "9808"
     for name, port in (("HUB_PORT", hub_port), ("REALTIME_PORT", realtime_port),
                        ("FLOWER_PORT", flower_port), ("MAIL_CATCHER_PORT", mail_port),
-                       ("STRIPE_DEV_PORT", stripe_port)):
+                       ("STRIPE_DEV_PORT", stripe_port), ("WORKER_METRICS_PORT", worker_metrics_port)):
         if not port.isdigit():
             raise fail(f"{name} must be a port number, not {port!r}")
         if port_in_use(int(port)):
@@ -227,7 +228,8 @@ def main() -> int:
 
         # 3. environment for the children
         ports = {"HUB_PORT": hub_port, "REALTIME_PORT": realtime_port, "FLOWER_PORT": flower_port,
-                 "MAIL_CATCHER_PORT": mail_port, "STRIPE_DEV_PORT": stripe_port}
+                 "MAIL_CATCHER_PORT": mail_port, "STRIPE_DEV_PORT": stripe_port,
+                 "WORKER_METRICS_PORT": worker_metrics_port}
         env = child_env(env, database_url, redis_url, ports)
         local_stripe = env["STRIPE_API_BASE"] == f"http://127.0.0.1:{stripe_port}"
         say(f"HUB_ENV={env['HUB_ENV']}  DATABASE_URL={env['DATABASE_URL']}")
@@ -262,6 +264,9 @@ def main() -> int:
               flush=True)
         print(f"    Flower        http://127.0.0.1:{flower_port}/  "
               f"(user {user or '?'}, password {password or '?'})", flush=True)
+        print(f"    Metrics       {base}/metrics (API), http://127.0.0.1:{worker_metrics_port}/metrics "
+              f"(worker, WORKER_METRICS_PORT), http://127.0.0.1:{flower_port}/metrics (Flower)",
+              flush=True)
         if env["MAIL_SERVER"] == "127.0.0.1" and env.get("MAIL_PORT") == mail_port:
             print(f"    Mail          {MAIL_DIR.relative_to(ROOT)}/*.eml  "
                   f"(SMTP catcher on 127.0.0.1:{mail_port}; nothing leaves this machine)", flush=True)

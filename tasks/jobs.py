@@ -7,14 +7,23 @@ from celery import shared_task
 from flask import current_app
 
 from hub import jobs
+from hub.jobs.types import all_job_types
 from workers.base import HubTask
 from workers.periodic import periodic, run_once
 
 
-@shared_task(bind=True, base=HubTask, name=jobs.RUN_TASK, ignore_result=True)
-def run_job(self: HubTask, job_id: str) -> dict:
+def run_job(self: HubTask, job_id: str, tenant_id: str | None = None) -> dict:
     """Run one attempt of a job of the ledger (task id = job id)."""
     return self.run_job(job_id)
+
+
+# One Celery task per job type, named like it (`email.send`), so Flower lists each
+# job under its type with its job id and tenant as arguments. The ledger, not the
+# task, decides what runs: every one of them calls the same `run_job`.
+for _jtype in all_job_types():
+    shared_task(bind=True, base=HubTask, name=_jtype.name, ignore_result=True)(run_job)
+# Messages queued under the one name every job had before, e.g. across an upgrade.
+shared_task(bind=True, base=HubTask, name=jobs.RUN_TASK, ignore_result=True)(run_job)
 
 
 @shared_task(name="hub.maintenance.relay_jobs", ignore_result=True)

@@ -109,6 +109,7 @@ def base_config(postgres: str, redis_url: str, service_dir: Path) -> dict[str, A
         "LOGIN_RATE_LIMIT_IP": "1000 per minute",
         "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
         "LOGIN_RATE_LIMIT_ACCOUNT_CLIENT": "1000 per minute",
+        "PASSWORD_CHANGE_RATE_LIMIT": "1000 per minute",
         "API_RATE_LIMIT": "10000 per minute",
         # Still argon2id, at its least cost: a default hash takes ~0.4 s of CPU, and the
         # suite signs up and logs in well over a thousand times.

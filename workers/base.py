@@ -18,6 +18,7 @@ from typing import Any
 from celery import Task
 from flask import Flask
 
+from hub import tracing
 from hub.extensions import db
 from hub.jobs import runs as job_runs
 from hub.jobs.types import JobCancelled, JobError, LeaseLost, get_job_type
@@ -82,8 +83,12 @@ class HubTask(Task):
 
     def run_job(self, job_id: str) -> dict[str, Any]:
         headers = self.request.headers if isinstance(self.request.headers, dict) else {}
-        request_id = getattr(self.request, "request_id", None) or headers.get("request_id")
-        with task_log_context(request_id, job_id):
+
+        def header(name: str) -> str | None:
+            return getattr(self.request, name, None) or headers.get(name)
+
+        request_id = header("request_id")
+        with task_log_context(request_id, job_id, header("tenant_id"), header("job_type")):
             try:
                 job_uuid = uuid.UUID(job_id)
             except ValueError:
@@ -98,7 +103,11 @@ class HubTask(Task):
 
     def _run_claimed(self, run: job_runs.JobRun) -> dict[str, Any]:
         started = time.perf_counter()
-        outcome = self._attempt(run)
+        with task_log_context(run.request_id, str(run.job_id), str(run.tenant_id), run.type), \
+                tracing.job_attempt(str(run.job_id), run.type, str(run.tenant_id), run.request_id,
+                                    run.attempt) as span:
+            outcome = self._attempt(run)
+            span.set_attribute("hub.outcome", outcome["status"])
         observe_attempt(run.type, outcome["status"], time.perf_counter() - started,
                         run.extra.get("queue_wait"))
         return outcome

@@ -21,7 +21,7 @@ if os.environ.get("WORKER_METRICS_PORT"):
 
     _metric_values.ValueClass = _metric_values.get_value_class()
 
-from hub import create_app  # noqa: E402
+from hub import create_app, tracing  # noqa: E402
 from workers import periodic, signals  # noqa: E402
 from workers.base import HubTask  # noqa: E402
 
@@ -31,13 +31,16 @@ from workers.base import HubTask  # noqa: E402
 _TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 TASK_MODULES = tuple(f"tasks.{m.name}" for m in pkgutil.iter_modules([str(_TASKS_DIR)]))
 
+tracing.name_service("hub-worker")
 flask_app = create_app()
+tracing.instrument_celery()
 celery_app = flask_app.extensions["celery"]
 HubTask.flask_app = flask_app
 signals.connect(flask_app)
 
 for _module in TASK_MODULES:
     __import__(_module)
+periodic.quiet_in_flower(celery_app)
 
 celery_app.conf.beat_schedule = periodic.beat_schedule(flask_app)
 celery_app.conf.beat_schedule_filename = flask_app.config["BEAT_SCHEDULE_FILE"]

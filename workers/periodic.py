@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import redis
 from flask import Flask
@@ -44,6 +44,18 @@ def beat_schedule(app: Flask) -> dict[str, dict]:
         schedule[entry.task] = {"task": entry.task, "schedule": seconds,
                                 "options": {"expires": max(1.0, seconds)}}
     return schedule
+
+
+def quiet_in_flower(celery_app: Any) -> None:
+    """Periodic ticks send no task events: Flower lists jobs, not the relay every 2 s.
+
+    A failing tick still logs its error in the worker, and beat's schedule is the
+    record of when each ran. Call after the task modules are imported.
+    """
+    for entry in _entries:
+        task = celery_app.tasks.get(entry.task)
+        if task is not None:
+            task.send_events = False
 
 
 @contextmanager

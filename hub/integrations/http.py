@@ -36,6 +36,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from hub.telemetry import integration_call
 from hub.version import VERSION
 
 DEFAULT_TIMEOUT = 15.0
@@ -230,12 +231,28 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
             body: bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
             allow_private: bool = False, max_redirects: int = 0,
             max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-            resolver: Resolver = system_resolver, ca_certs: str | None = None) -> OutboundResponse:
+            resolver: Resolver = system_resolver, ca_certs: str | None = None,
+            integration: str = "http") -> OutboundResponse:
     """Send one request through the guard; any HTTP status is a response.
 
     `timeout` bounds the whole exchange (connect, send, read the body).
     Raises OutboundRefused (the guard said no) or OutboundError (no response).
+    `integration` names the caller in metrics and traces (`webhook`, `connector`).
     """
+    with integration_call(integration, method.upper(), **{"server.address": _host(url)}) as call:
+        try:
+            response = _request(method, url, headers, body, timeout, allow_private, max_redirects,
+                                max_response_bytes, resolver, ca_certs)
+        except OutboundRefused:
+            call.outcome = "refused"
+            raise
+        call.answered(response.status)
+        return response
+
+
+def _request(method: str, url: str, headers: Mapping[str, str] | None, body: bytes | None,
+             timeout: float, allow_private: bool, max_redirects: int, max_response_bytes: int,
+             resolver: Resolver, ca_certs: str | None) -> OutboundResponse:
     started = time.monotonic()
     deadline = started + timeout
     sent_headers = _with_defaults(headers or {})
@@ -261,6 +278,13 @@ def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
                                 truncated=truncated, url=current,
                                 duration_ms=round((time.monotonic() - started) * 1000, 1))
     raise AssertionError("unreachable")  # the loop returns on its last hop
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # the guard says why, inside the call
+        return None
 
 
 def _with_defaults(headers: Mapping[str, str]) -> dict[str, str]:

@@ -21,6 +21,8 @@ from email.mime.text import MIMEText
 
 from flask_mail import Connection, Message, sanitize_address, sanitize_addresses
 
+from hub.telemetry import integration_call
+
 log = logging.getLogger(__name__)
 
 
@@ -139,21 +141,33 @@ def send_email(settings: SmtpSettings, email: OutgoingEmail) -> DeliveryReport:
         log.info("MAIL_SUPPRESS_SEND is on: not sending %s to %d recipient(s)",
                  email.message_id, len(recipients))
         return DeliveryReport(email.message_id, list(email.to), {}, suppressed=True)
+    with integration_call("smtp", "sendmail", **{"server.address": settings.server}) as call:
+        try:
+            refused = _deliver(settings, sanitize_address(email.sender), recipients, raw)
+        except SmtpPermanentError:
+            call.outcome = "rejected"
+            raise
+        if refused:
+            call.outcome = "rejected" if len(refused) == len(recipients) else "ok"
+    refused_text = {rcpt: _reply(code, text) for rcpt, (code, text) in refused.items()}
+    accepted = [rcpt for rcpt in recipients if rcpt not in refused]
+    return DeliveryReport(email.message_id, accepted, refused_text)
+
+
+def _deliver(settings: SmtpSettings, sender: str, recipients: list[str],
+             raw: bytes) -> dict[str, tuple[int, bytes]]:
     try:
         host = _TimedConnection(settings).configure_host()
     except OSError as exc:  # smtplib's errors are OSErrors too
         raise classify(exc, f"{settings.server}:{settings.port}") from exc
     try:
-        refused = host.sendmail(sanitize_address(email.sender), recipients, raw)
+        return host.sendmail(sender, recipients, raw)
     except OSError as exc:
         raise classify(exc, f"{settings.server}:{settings.port}") from exc
     finally:
         # After the server accepted the data, a failing QUIT must not turn the
         # delivery into an error (that would send the message again).
         _close(host)
-    refused_text = {rcpt: _reply(code, text) for rcpt, (code, text) in refused.items()}
-    accepted = [rcpt for rcpt in recipients if rcpt not in refused]
-    return DeliveryReport(email.message_id, accepted, refused_text)
 
 
 def _close(host: smtplib.SMTP) -> None:

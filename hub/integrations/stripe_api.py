@@ -20,8 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
+
+from hub.telemetry import integration_call
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 WEBHOOK_TOLERANCE = 300  # seconds; Stripe's own default
@@ -101,6 +104,13 @@ class DeadlineRequestsClient(stripe.RequestsClient):
 
     def request(self, method: str, url: str, headers: Any, post_data: Any = None
                 ) -> tuple[bytes, int, Any]:
+        with integration_call("stripe", method.upper(), **{"url.path": urlsplit(url).path}) as call:
+            body, status, response_headers = self._request_by_deadline(method, url, headers, post_data)
+            call.answered(status)
+            return body, status, response_headers
+
+    def _request_by_deadline(self, method: str, url: str, headers: Any,
+                             post_data: Any) -> tuple[bytes, int, Any]:
         deadline = time.monotonic() + self._timeout
         raw, status, response_headers = self._request_internal(method, url, headers, post_data,
                                                                is_streaming=True)

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import bindparam, event, select, text, update
 from sqlalchemy.orm import Session
 
+from hub import tracing
 from hub.extensions import db
 from hub.jobs.schema import dump_job, emit_job_update
 from hub.jobs.types import JobType, get_job_type
@@ -183,10 +184,11 @@ class Message:
     type: str
     tenant_id: uuid.UUID
     request_id: str | None
+    traceparent: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> Message:
-        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id)
+        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id, job.traceparent)
 
 
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -256,15 +258,19 @@ def _send_or_release(message: Message, countdown: float | None = None) -> bool:
 
 def send_to_broker(message: Message, countdown: float | None = None) -> None:
     celery_app = current_app.extensions["celery"]
-    celery_app.send_task(
-        RUN_TASK, args=[str(message.job_id)], task_id=str(message.job_id), queue=message.queue,
-        countdown=countdown if countdown and countdown > 0 else None,
-        # The ledger holds results; not subscribing to Celery's result keeps
-        # publishing a single round trip (and quick to fail when Redis is down).
-        ignore_result=True,
-        headers={"request_id": message.request_id, "job_type": message.type,
-                 "tenant_id": str(message.tenant_id)},
-    )
+    headers = {"request_id": message.request_id, "job_type": message.type,
+               "tenant_id": str(message.tenant_id)}
+    with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
+                             message.request_id, message.traceparent, headers):
+        # Named after the job type, with the job and tenant as arguments: what Flower shows.
+        celery_app.send_task(
+            message.type, kwargs={"job_id": str(message.job_id), "tenant_id": str(message.tenant_id)},
+            task_id=str(message.job_id), queue=message.queue,
+            countdown=countdown if countdown and countdown > 0 else None,
+            # The ledger holds results; not subscribing to Celery's result keeps
+            # publishing a single round trip (and quick to fail when Redis is down).
+            ignore_result=True, headers=headers,
+        )
 
 
 # --- reading ----------------------------------------------------------------

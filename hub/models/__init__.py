@@ -9,13 +9,19 @@ from hub.models.payment import Invoice, Reconciliation, StripeEvent, StripeLink 
 from hub.models.tenant import TIERS, Tenant
 from hub.models.token import RefreshToken, RevokedToken, TokenFamily
 from hub.models.user import ADMIN_ROLES, ROLES, ApiKey, User
-from hub.models.webhook import DELIVERY_STATUSES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from hub.models.webhook import (
+    DELIVERY_STATUSES,
+    USER_DISABLED_REASON,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "ACTIVE_STATUSES", "ADMIN_ROLES", "FINISHED_STATUSES", "ROLES", "STATUSES", "TIERS", "ApiKey",
     "AuditEvent", "IdempotencyRecord", "Job", "JobEvent", "RefreshToken", "RevokedToken", "Tenant",
     "TokenFamily", "User", "utcnow",
-    "DELIVERY_STATUSES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "DELIVERY_STATUSES", "USER_DISABLED_REASON", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
     "FILE_STATUSES", "File",
 ]
 __all__ += ["EmailDailyUsage", "AccountToken"]

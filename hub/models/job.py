@@ -59,6 +59,9 @@ class Job(IdMixin, TimestampMixin, Model):
     request_id: Mapped[str | None] = mapped_column(sa.String(128))
     created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     created_by_api_key: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    # W3C `traceparent` of the request that created the job (set only while tracing is
+    # on, hub/tracing.py): whoever dispatches it later, its attempts join that trace.
+    traceparent: Mapped[str | None] = mapped_column(sa.String(64))
     # Opt-in: email the creator when the job finishes (succeeded or failed).
     notify: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
                                          server_default=sa.false())

@@ -12,6 +12,10 @@ from hub.models.base import IdMixin, Model, TimestampMixin, UTCDateTime, utcnow
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
+# `disabled_reason` when a person switched the endpoint off (any other reason: the hub did).
+USER_DISABLED_REASON = "disabled by a user"
+
+
 class WebhookEndpoint(IdMixin, TimestampMixin, Model):
     """Where a tenant wants events sent. The signing secrets are stored encrypted."""
 

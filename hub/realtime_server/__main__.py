@@ -10,7 +10,7 @@ import resource
 
 import uvicorn
 
-from hub import create_app
+from hub import create_app, tracing
 from hub.realtime_server import create_realtime_app
 
 log = logging.getLogger("hub.realtime_server")
@@ -27,6 +27,7 @@ def raise_open_files_limit() -> int:
 
 
 def main() -> None:
+    tracing.name_service("hub-realtime")
     app = create_app()
     cfg = app.config
     asgi, _server = create_realtime_app(app)

@@ -76,6 +76,24 @@ def test_a_wrong_current_password_changes_nothing(client, owner):
     assert _login(client, owner.email, PASSWORD)
 
 
+def test_guessing_the_current_password_is_throttled_per_user(client, owner, register, monkeypatch):
+    """A stolen access token must not turn POST /auth/password into a password oracle."""
+    monkeypatch.setitem(client.application.config, "PASSWORD_CHANGE_RATE_LIMIT", "3 per hour")
+    for guess in ("guess one", "guess two", "guess three"):
+        assert_error(owner.post("/api/v1/auth/password",
+                                json={"current_password": guess, "new_password": NEW_PASSWORD}),
+                     422, "VALIDATION_ERROR")
+    limited = owner.post("/api/v1/auth/password",
+                         json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert_error(limited, 429, "RATE_LIMITED")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert _login(client, owner.email, PASSWORD)  # the right password, refused at the limit, is unchanged
+    other = register()  # the budget is the user's own, not shared
+    resp = other.post("/api/v1/auth/password",
+                      json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert resp.status_code == 200, resp.get_json()
+
+
 def test_an_api_key_cannot_change_a_password(owner):
     key = owner.post("/api/v1/api-keys", json={"name": "k"}).get_json()["data"]["key"]
     resp = owner.client.post("/api/v1/auth/password", headers={"X-API-Key": key},

@@ -179,6 +179,8 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/jobs"): "job.created",
     ("POST", "/api/v1/jobs/{job_id}/cancel"): "job.cancelled",
     ("POST", "/api/v1/jobs/{job_id}/retry"): "job.retried",
+    ("POST", "/api/v1/operations/jobs/retry"): "jobs.bulk_retried",
+    ("POST", "/api/v1/operations/jobs/cancel"): "jobs.bulk_cancelled",
     ("POST", "/api/v1/webhook-endpoints"): "webhook_endpoint.created",
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.updated",
     ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.deleted",

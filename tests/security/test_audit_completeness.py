@@ -118,7 +118,23 @@ CALLS = {
         "/api/v1/payments/stripe-links", json={"kind": "customer", "stripe_id": _proven_customer(c, t)}),
         t.owner.user["id"], "created"),
     **{(m, p): _by_owner(m, p, obj, body) for (m, p), (obj, body) in BY_OWNER.items()},
+    # After the single-job calls above, which need their jobs as they are.
+    ("POST", "/api/v1/operations/jobs/retry"): lambda t, c: _bulk_as_staff(t, c, "retry"),
+    ("POST", "/api/v1/operations/jobs/cancel"): lambda t, c: _bulk_as_staff(t, c, "cancel"),
 }
+
+
+def _bulk_as_staff(t, client, action: str):
+    """The owner, made hub staff, acts on its own tenant's jobs by filter (dry run, then real)."""
+    from hub.models import User
+
+    with client.application.app_context():
+        db.session.get(User, uuid.UUID(t.owner.user["id"])).is_staff = True
+        db.session.commit()
+    path, body = f"/api/v1/operations/jobs/{action}", {"filter": {"tenant_id": t.tenant_id}}
+    dry = t.owner.post(path, json=body).get_json()["data"]
+    return (t.owner.post(path, json={**body, "dry_run": False, "expected": dry["selected"]}),
+            t.owner.user["id"], None)
 
 
 def _mailed_token(client, ask: str, email: str, link: str) -> str:

@@ -56,6 +56,7 @@ def test_the_ledger_gauges_show_jobs_in_flight(client, register, fresh_gauges):
         assert resp.status_code == 202
     found = samples(client)
     assert value(found, "hub_jobs", status="queued", type="demo.sleep") == 2
+    assert value(found, "hub_jobs", status="queued", queue="default") == 2
     [oldest] = [s for s in found["hub_oldest_queued_job_age_seconds"] if s.labels["queue"] == "default"]
     assert 0 <= oldest.value < 60
     assert "hub_outbox_pending" in found and "hub_socket_connections" in found

@@ -89,7 +89,8 @@ class HttpClient:
                 self.requests_sent += 1
                 response = outbound.request(method, url, headers=headers, body=body,
                                             timeout=self.timeout, allow_private=self.allow_private,
-                                            max_response_bytes=self.max_response_bytes)
+                                            max_response_bytes=self.max_response_bytes,
+                                            integration="connector")
             except outbound.OutboundRefused as exc:
                 raise ConnectorError(f"the URL is not allowed: {exc}") from None
             except outbound.OutboundError as exc:

@@ -14,6 +14,7 @@ from hub.integrations.storage.base import (
     check_key,
     content_disposition,
 )
+from hub.telemetry import integration_call
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +75,22 @@ class S3Storage:
     def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        try:
-            return fn(Bucket=self.bucket, **kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            # HEAD answers a bare 404 (no body), so a missing bucket looks the same
-            # there; get/delete name it (NoSuchBucket) and land below.
-            if "Key" in kwargs and error.get("Code") in ("NoSuchKey", "404", "NotFound"):
-                raise ObjectNotFound(kwargs["Key"]) from None
-            raise StorageError(f"S3 {what} failed: {error.get('Code', status)}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"S3 {what} failed: {exc}") from exc
+        with integration_call("s3", what, **{"aws.s3.bucket": self.bucket}) as call:
+            try:
+                return fn(Bucket=self.bucket, **kwargs)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                # HEAD answers a bare 404 (no body), so a missing bucket looks the same
+                # there; get/delete name it (NoSuchBucket) and land below.
+                if "Key" in kwargs and error.get("Code") in ("NoSuchKey", "404", "NotFound"):
+                    call.outcome = "ok"  # an answer: the object is not there
+                    raise ObjectNotFound(kwargs["Key"]) from None
+                call.answered(int(status or 500))
+                raise StorageError(f"S3 {what} failed: {error.get('Code', status)}") from exc
+            except BotoCoreError as exc:
+                call.outcome = "error"
+                raise StorageError(f"S3 {what} failed: {exc}") from exc
 
     def writer(self, key: str, content_type: str | None = None) -> _S3Writer:
         return _S3Writer(self, check_key(key), content_type or "application/octet-stream")

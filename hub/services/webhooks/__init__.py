@@ -22,7 +22,15 @@ from hub.extensions import db
 from hub.integrations import http as outbound
 from hub.integrations.standard_webhooks import generate_secret
 from hub.jobs import events
-from hub.models import ACTIVE_STATUSES, Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from hub.models import (
+    ACTIVE_STATUSES,
+    USER_DISABLED_REASON,
+    Job,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 from hub.services import encryption, paginate
 from hub.web.context import current_request_id
 from hub.web.errors import Conflict, NotFound, ValidationFailed
@@ -97,7 +105,7 @@ def update_endpoint(actor: audit.Actor, endpoint: WebhookEndpoint,
         # Switched back on by a person: start with a clean record.
         endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
     elif changed.get("enabled") is False:
-        endpoint.disabled_reason, endpoint.disabled_at = "disabled by a user", utcnow()
+        endpoint.disabled_reason, endpoint.disabled_at = USER_DISABLED_REASON, utcnow()
     if changed:
         audit.record(actor, "webhook_endpoint.updated", "webhook_endpoint", endpoint.id,
                      {"changed": sorted(changed), **{k: changed[k] for k in ("url", "events", "enabled")

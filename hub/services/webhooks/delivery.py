@@ -24,6 +24,7 @@ from hub.extensions import db
 from hub.integrations import http as outbound
 from hub.integrations import standard_webhooks
 from hub.jobs.types import JobContext, PermanentError, RetryableError, RetryPolicy, job_type
+from hub.metrics import WEBHOOK_DELIVERIES
 from hub.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from hub.realtime import notify_tenant
 from hub.services import encryption
@@ -142,6 +143,7 @@ def attempt_delivery(delivery: WebhookDelivery, endpoint: WebhookEndpoint, job_i
     delivery.last_status_code = result.status_code
     delivery.last_error = result.error[:500] if result.error else None
     db.session.commit()
+    WEBHOOK_DELIVERIES.inc(result.outcome, tenant_id=str(endpoint.tenant_id))
     if result.outcome == "disabled":
         notify_tenant(endpoint.tenant_id, "webhook_endpoint.disabled",
                       f"Webhook endpoint {endpoint.url} was disabled: {endpoint.disabled_reason}.",
@@ -158,7 +160,7 @@ def _send(url: str, headers: dict[str, str], body: bytes,
         response = outbound.request("POST", url, headers=headers, body=body,
                                     timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
                                     allow_private=allow_private(config),
-                                    max_response_bytes=RESPONSE_BYTES_READ)
+                                    max_response_bytes=RESPONSE_BYTES_READ, integration="webhook")
     except outbound.OutboundRefused as exc:
         return AttemptResult("refused", error=str(exc)), None, None
     except outbound.OutboundError as exc:

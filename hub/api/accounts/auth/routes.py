@@ -153,8 +153,13 @@ def logout(data):
     return None
 
 
+def _password_change_key() -> str:
+    return f"password-change:{current_principal().user.id}"
+
+
 @blp.route("/password", methods=["POST"])
 @auth_required(allow_api_key=False)
+@limiter.limit(lambda: current_app.config["PASSWORD_CHANGE_RATE_LIMIT"], key_func=_password_change_key)
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, PasswordChangedSchema)
 @blp.doc(description="Every other login of yours ends at once (its access and refresh tokens "

@@ -15,8 +15,9 @@ import flower from "./screens/flower.js";
 import files from "./screens/files/index.js";
 import invitations from "./screens/invitations.js";
 import jobs from "./screens/jobs/index.js";
+import operations from "./screens/operations/index.js";
 import reconciliations from "./screens/reconciliations/index.js";
 import users from "./screens/users/index.js";
 import webhooks from "./screens/webhooks/index.js";
 
-export default [jobs, files, reconciliations, connections, webhooks, users, invitations, apiKeys, audit, flower];
+export default [jobs, files, reconciliations, connections, webhooks, users, invitations, apiKeys, audit, operations, flower];
