@@ -109,7 +109,10 @@ class Tally:
                 "failure_samples": self.samples}
 
 
-def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 16) -> dict[str, Any]:
+def _post_jobs(stack: dict[str, Any], path: str, body: bytes, per_request: int, requests: int,
+               clients: int) -> dict[str, Any]:
+    """POST `body` `requests` times from `clients` keep-alive connections through gunicorn;
+    the accepted jobs per second and the CPU per job of every process involved."""
     from sqlalchemy import func, select
 
     from hub.extensions import db
@@ -119,25 +122,26 @@ def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 16) -> dict[
     token, tenant_id = bench_user(stack["app"])
     api, base = start_api(stack)
     tally = Tally()
-    shares = [n // clients + (1 if i < n % clients else 0) for i in range(clients)]
+    shares = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     try:
         def send(count: int, record: bool = True) -> None:
             poster = Poster(base, token)
             try:
                 for _ in range(count):
                     try:
-                        status, body = poster.post("/api/v1/jobs", DEMO0)
+                        status, answer = poster.post(path, body)
                     except Exception as exc:  # noqa: BLE001 - counted, never dropped
                         if record:
                             tally.add(type(exc).__name__, repr(exc))
                         continue
                     if record:
-                        tally.add(str(status), "" if status == 202 else body.decode(errors="replace"))
+                        tally.add(str(status), "" if status == 202 else answer.decode(errors="replace"))
             finally:
                 poster.close()
 
+        warm_up = max(1, 100 // per_request // clients)
         with ThreadPoolExecutor(clients) as pool:  # warm up connections, caches, workers
-            list(pool.map(lambda c: send(c, record=False), [max(1, 100 // clients)] * clients))
+            list(pool.map(lambda c: send(c, record=False), [warm_up] * clients))
         meter = CpuMeter(api=trees(lambda: [api.pid]), postgres=trees(stack["postgres_pids"]),
                          redis=trees(stack["redis_pids"]), client=this_process())
         meter.start()
@@ -145,33 +149,56 @@ def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 16) -> dict[
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(send, shares))
         seconds = time.perf_counter() - started
-        hub_cpu = meter.per_item(n)
+        jobs = tally.statuses.get("202", 0) * per_request
+        hub_cpu = meter.per_item(jobs)
     finally:
         api.stop()
-    accepted = tally.statuses.get("202", 0)
-    hub_rate = accepted / seconds
     with stack["app"].app_context():
         in_ledger = db.session.scalar(select(func.count()).select_from(Job).where(
             Job.tenant_id == tenant_id)) or 0
     reset(stack)
+    return {"hub_jobs_per_s": round(jobs / seconds, 1), "hub_cpu_ms_per_job": hub_cpu,
+            "requests": requests, "jobs_per_request": per_request, "clients": clients,
+            "accepted": jobs, "jobs_in_ledger": in_ledger, **tally.report()}
 
+
+def _raw_apply_async(stack: dict[str, Any], n: int) -> tuple[float, dict[str, float]]:
+    """Raw Celery's publish rate from one process, and its CPU per task."""
     from bench import rawcelery
 
+    reset(stack)
     rawcelery.noop.apply_async(ignore_result=True)  # connect first
     meter = CpuMeter(client=this_process(), redis=trees(stack["redis_pids"]))
     meter.start()
     started = time.perf_counter()
     for _ in range(n):
         rawcelery.noop.apply_async(ignore_result=True)
-    raw_rate = n / (time.perf_counter() - started)
-    raw_cpu = meter.per_item(n)
+    rate = n / (time.perf_counter() - started)
+    cpu = meter.per_item(n)
     reset(stack)
-    return {"hub_jobs_per_s": round(hub_rate, 1), "raw_apply_async_per_s": round(raw_rate, 1),
-            "ratio": round(hub_rate / raw_rate, 4), "target_ratio": 0.5,
-            **_cpu_figures(hub_cpu, raw_cpu),
-            "requests": n, "clients": clients, "accepted": accepted,
-            # Accepted jobs found in the ledger, including the warm-up's.
-            "jobs_in_ledger": in_ledger, **tally.report()}
+    return rate, cpu
+
+
+def _versus_raw(hub: dict[str, Any], raw_rate: float, raw_cpu: dict[str, float],
+                target: float) -> dict[str, Any]:
+    rate, cpu = hub.pop("hub_jobs_per_s"), hub.pop("hub_cpu_ms_per_job")
+    return {"hub_jobs_per_s": rate, "raw_apply_async_per_s": round(raw_rate, 1),
+            "ratio": round(rate / raw_rate, 4), "target_ratio": target, **hub,
+            **_cpu_figures(cpu, raw_cpu)}
+
+
+def api_accept(stack: dict[str, Any], n: int = 2000, clients: int = 8) -> dict[str, Any]:
+    """POST /jobs, one job per request, against raw `apply_async` from one process."""
+    hub = _post_jobs(stack, "/api/v1/jobs", DEMO0, 1, n, clients)
+    return _versus_raw(hub, *_raw_apply_async(stack, n), target=0.25)
+
+
+def bulk_accept(stack: dict[str, Any], n: int = 20000, batch: int = 500,
+                clients: int = 2) -> dict[str, Any]:
+    """POST /jobs/batch of `batch` jobs each, against raw `apply_async` of as many tasks."""
+    body = json.dumps({"jobs": [json.loads(DEMO0)] * batch}).encode()
+    hub = _post_jobs(stack, "/api/v1/jobs/batch", body, batch, max(clients, n // batch), clients)
+    return _versus_raw(hub, *_raw_apply_async(stack, n), target=1.0)
 
 
 def _cpu_figures(hub: dict[str, float], raw: dict[str, float]) -> dict[str, Any]:
@@ -267,7 +294,7 @@ def worker_throughput(stack: dict[str, Any], n: int = 1000, concurrency: int = 2
             "pool": "prefork", "concurrency": concurrency, "hub_job_statuses": statuses}
 
 
-def end_to_end(stack: dict[str, Any], rate: float = 100.0, seconds: float = 10.0) -> dict[str, Any]:
+def end_to_end(stack: dict[str, Any], rate: float = 20.0, seconds: float = 10.0) -> dict[str, Any]:
     from tests.support.socket_client import RecordingClient
 
     reset(stack)
@@ -326,3 +353,66 @@ def end_to_end(stack: dict[str, Any], rate: float = 100.0, seconds: float = 10.0
             "max_ms": round(latencies[-1], 1) if latencies else None,
             "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
             "target": {"p50_ms": 15, "p99_ms": 50}, "latencies_ms": latencies, **tally.report()}
+
+
+def tier_burst(stack: dict[str, Any], n: int = 60, tier: str = "standard") -> dict[str, Any]:
+    """`n` jobs at once from one tenant on a tier's own limits (not the benchmark's
+    unlimited ones), then one job of another tenant: how long the burst takes to
+    drain, and how long the other tenant waits behind it. One worker `-c 2` and
+    beat's relay at its default interval, as `make run` starts them."""
+    from sqlalchemy import func, select
+
+    from hub.config import SETTINGS
+    from hub.extensions import db
+    from hub.models import Job
+    from tests.support.processes import start_beat
+
+    reset(stack)
+    config = {k: v for k, v in stack["config"].items() if k != "JOB_TIER_LIMITS"}
+    config["JOB_RELAY_ENABLED"] = True
+    local = {**stack, "config": config}
+    busy_token, busy_tenant = bench_user(stack["app"], tier)
+    other_token, other_tenant = bench_user(stack["app"], tier)
+    api, base = start_api(local)
+    # The relay is a maintenance task: this worker runs it too, as `make run`'s does.
+    worker = start_celery(local, "workers.celery_app", "default,maintenance", "benchburst", 2)
+    beat = start_beat(config, stack["logs"])
+    app = stack["app"]
+    try:
+        _wait_ping(app.extensions["celery"], "benchburst")
+        burst = json.dumps({"jobs": [json.loads(DEMO0)] * n}).encode()
+        busy, other = Poster(base, busy_token), Poster(base, other_token)
+        started = time.perf_counter()
+        status, body = busy.post("/api/v1/jobs/batch", burst)
+        assert status == 202, body[:300]
+        status, body = other.post("/api/v1/jobs", DEMO0)
+        assert status == 202, body[:300]
+        other_sent = time.perf_counter()
+        other_id = json.loads(body)["data"]["id"]
+        done: dict[str, float] = {}
+
+        def check() -> bool:
+            with app.app_context():
+                if "other" not in done and db.session.scalar(
+                        select(Job.status).where(Job.id == other_id)) == "succeeded":
+                    done["other"] = time.perf_counter()
+                if "busy" not in done and (db.session.scalar(select(func.count()).select_from(Job).where(
+                        Job.tenant_id == busy_tenant, Job.status == "succeeded")) or 0) >= n:
+                    done["busy"] = time.perf_counter()
+            return len(done) == 2
+
+        wait_until(check, 300, "the burst and the other tenant's job to finish", interval=POLL)
+    finally:
+        busy.close()
+        other.close()
+        beat.stop()
+        worker.stop()
+        api.stop()
+    reset(stack)
+    limits = SETTINGS["JOB_TIER_LIMITS"][1][tier]
+    return {"jobs": n, "tier": tier, "tier_concurrency": limits["concurrency"],
+            "relay_interval_s": SETTINGS["JOB_RELAY_INTERVAL"][1],
+            "drain_s": round(done["busy"] - started, 2),
+            "other_tenant_latency_s": round(done["other"] - other_sent, 3),
+            "target": {"drain_s": 3.0, "other_tenant_latency_s": 1.0},
+            "other_tenant_id": str(other_tenant)}

@@ -60,8 +60,8 @@ def hub_stack() -> Iterator[dict[str, Any]]:
             pg.stop()
 
 
-def bench_user(app) -> tuple[str, uuid.UUID]:
-    """A tenant + user with an access token, made directly through the services."""
+def bench_user(app, tier: str = "enterprise") -> tuple[str, uuid.UUID]:
+    """A tenant (on `tier`) + user with an access token, made directly through the services."""
     from hub.extensions import db
     from hub.models import User
     from hub.services import accounts
@@ -69,7 +69,7 @@ def bench_user(app) -> tuple[str, uuid.UUID]:
     from hub.services.accounts.passwords import hash_password
 
     with app.app_context():
-        tenant = accounts.create_tenant("Bench", "enterprise")
+        tenant = accounts.create_tenant("Bench", tier)
         user = User(tenant_id=tenant.id, email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
                     name="Bench", role="owner", password_hash=hash_password("bench-password-1"))
         db.session.add(user)

@@ -37,11 +37,16 @@ def record(actor: Actor, action: str, object_type: str, object_id: Any = None,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         request_id=current_request_id(),
-        ip=request.remote_addr if has_request_context() else None,
+        ip=request_ip(),
         details=details or {},
     )
     db.session.add(event)
     return event
+
+
+def request_ip() -> str | None:
+    """The address the current request came from (None outside a request)."""
+    return request.remote_addr if has_request_context() else None
 
 
 def list_events(tenant_id: uuid.UUID, page: int, per_page: int,

@@ -112,6 +112,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JOB_REDISPATCH_SECONDS": (_int, 300),
     "JOB_RETENTION_DAYS": (_int, 30),
     "JOB_RETENTION_ENABLED": (_bool, True),
+    "JOB_BATCH_MAX": (_int, 1000),
     "JOB_TIER_LIMITS": (_json, {
         "free": {"rate": "30 per minute", "concurrency": 2},
         "standard": {"rate": "120 per minute", "concurrency": 5},
@@ -384,6 +385,8 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
             v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0)
             for v in quota.values()):
         raise ConfigError("TENANT_STORAGE_QUOTA_BYTES must be a JSON object of tier -> bytes (or null)")
+    if cfg["JOB_BATCH_MAX"] < 1:
+        raise ConfigError("JOB_BATCH_MAX must be at least 1")
     if cfg["JOB_LEASE_SECONDS"] < 2:
         raise ConfigError("JOB_LEASE_SECONDS must be at least 2")
     transports = [t.strip() for t in cfg["SOCKETIO_TRANSPORTS"].split(",") if t.strip()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import socketio as sio_lib
@@ -41,12 +42,40 @@ def job_room(job_id: Any) -> str:
     return f"job:{job_id}"
 
 
-def _emitter() -> sio_lib.RedisManager:
+class _Emitter(sio_lib.RedisManager):
+    """The write-only Redis manager, able to gather many events into one pipeline."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gathering = threading.local()
+
+    def _publish(self, data: Any) -> Any:
+        gathered = getattr(self._gathering, "messages", None)
+        if gathered is None:
+            return super()._publish(data)
+        gathered.append(self.json.dumps(data))
+        return None
+
+    def emit_many(self, events: list[tuple[str, Any, list[str]]]) -> None:
+        self._gathering.messages = gathered = []
+        try:
+            for event, data, rooms in events:
+                self.emit(event, data, namespace="/", room=rooms)
+        finally:
+            self._gathering.messages = None
+        if not self.connected:
+            self._redis_connect()
+        pipe = self.redis.pipeline(transaction=False)
+        for message in gathered:
+            pipe.publish(self.channel, message)
+        pipe.execute()
+
+
+def _emitter() -> _Emitter:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     emitter = app.extensions.get("hub.socket_emitter")
     if emitter is None:
-        emitter = sio_lib.RedisManager(app.config["REDIS_URL"], write_only=True,
-                                       channel="flask-socketio")
+        emitter = _Emitter(app.config["REDIS_URL"], write_only=True, channel="flask-socketio")
         app.extensions["hub.socket_emitter"] = emitter
     return emitter
 
@@ -57,6 +86,19 @@ def emit(event: str, data: Any, rooms: list[str]) -> None:
         _emitter().emit(event, data, namespace="/", room=rooms)
     except Exception as exc:  # noqa: BLE001 - live updates are best effort; the ledger has it all
         log.warning("could not emit %s: %s", event, exc)
+
+
+def emit_many(events: list[tuple[str, Any, list[str]]]) -> None:
+    """Publish several `(event, data, rooms)` in one Redis round trip; best effort like `emit`."""
+    if len(events) == 1:
+        emit(*events[0])
+        return
+    if not events:
+        return
+    try:
+        _emitter().emit_many(events)
+    except Exception as exc:  # noqa: BLE001 - live updates are best effort; the ledger has it all
+        log.warning("could not emit %d events: %s", len(events), exc)
 
 
 def job_rooms(job: Job) -> list[str]:

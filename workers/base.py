@@ -9,6 +9,7 @@ tracebacks go to the worker log only.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -46,29 +47,67 @@ class HandlerContext:
         job_runs.check_cancelled(self._run)
 
 
-class LeaseKeeper(threading.Thread):
-    """Renews the lease every third of its length while the handler runs."""
+class LeaseKeeper:
+    """Renews the lease of every attempt running in this process, every third of its length.
 
-    def __init__(self, app: Flask, run: job_runs.JobRun) -> None:
-        super().__init__(name=f"lease-{run.job_id}", daemon=True)
-        self.app, self.run_ = app, run
-        self.stopped = threading.Event()
-        self.lost = threading.Event()
+    One thread per worker process, started with the first attempt and kept: a
+    thread started and joined for each job cost more than a short job itself.
+    An attempt is added when it starts and dropped when it ends; a renewal that
+    races with the end is harmless (it matches only a row still holding this
+    attempt's lease token).
+    """
 
-    def run(self) -> None:
-        interval = max(1.0, self.app.config["JOB_LEASE_SECONDS"] / 3)
+    _instances: dict[int, LeaseKeeper] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.interval = max(1.0, app.config["JOB_LEASE_SECONDS"] / 3)
+        self.runs: dict[uuid.UUID, tuple[job_runs.JobRun, float]] = {}
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def of_this_process(cls, app: Flask) -> LeaseKeeper:
+        # Keyed by process id: a prefork child does not inherit its parent's threads.
+        with cls._instances_lock:
+            keeper = cls._instances.get(os.getpid())
+            if keeper is None or keeper.app is not app:
+                keeper = cls._instances[os.getpid()] = cls(app)
+            return keeper
+
+    def add(self, run: job_runs.JobRun) -> None:
+        with self.lock:
+            self.runs[run.job_id] = (run, time.monotonic())
+
+    def remove(self, run: job_runs.JobRun) -> None:
+        with self.lock:
+            self.runs.pop(run.job_id, None)
+
+    def _loop(self) -> None:
+        tick = min(1.0, self.interval / 2)
         with self.app.app_context():
-            while not self.stopped.wait(interval):
-                try:
-                    if not job_runs.renew_lease(self.run_):
-                        self.lost.set()
-                        return
-                except Exception as exc:  # noqa: BLE001 - a failed renewal is retried next tick
-                    log.warning("lease renewal failed: %s", exc)
+            while True:
+                time.sleep(tick)
+                now = time.monotonic()
+                with self.lock:
+                    due = [run for run, since in self.runs.values() if now - since >= self.interval]
+                for run in due:
+                    self._renew(run, now)
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join(timeout=5)
+    def _renew(self, run: job_runs.JobRun, now: float) -> None:
+        try:
+            owned = job_runs.renew_lease(run)
+        except Exception as exc:  # noqa: BLE001 - a failed renewal is retried next tick
+            log.warning("lease renewal of job %s failed: %s", run.job_id, exc)
+            return
+        with self.lock:
+            if run.job_id in self.runs:
+                if owned:
+                    self.runs[run.job_id] = (run, now)
+                else:  # finished, cancelled or taken over: nothing more to renew
+                    del self.runs[run.job_id]
 
 
 class HubTask(Task):
@@ -116,8 +155,8 @@ class HubTask(Task):
         from flask import current_app
 
         jtype = get_job_type(run.type)
-        keeper = LeaseKeeper(current_app._get_current_object(), run)
-        keeper.start()
+        keeper = LeaseKeeper.of_this_process(current_app._get_current_object())
+        keeper.add(run)
         try:
             if jtype is None:
                 job_runs.fail(run, "UNKNOWN_JOB_TYPE", f"no handler for job type {run.type}", None)
@@ -137,7 +176,7 @@ class HubTask(Task):
             self._record_failure(run, jtype, exc)
             return {"status": "failed_attempt"}
         finally:
-            keeper.stop()
+            keeper.remove(run)
 
     def _record_failure(self, run: job_runs.JobRun, jtype, exc: Exception) -> None:
         # Whatever the handler left uncommitted belongs to the failed attempt:

@@ -20,7 +20,7 @@ from hub import audit
 from hub.extensions import db, jwt
 from hub.models import ADMIN_ROLES, ApiKey, User, utcnow
 from hub.services import accounts
-from hub.services.accounts import tokens
+from hub.services.accounts import principal_cache, tokens
 from hub.web.errors import Forbidden, Unauthorized, error_response
 
 API_KEY_HEADER = "X-API-Key"
@@ -35,7 +35,7 @@ SECURITY_SCHEMES = {
 class Principal:
     tenant_id: uuid.UUID
     role: str
-    user: User | None = None
+    user: User | principal_cache.CachedUser | None = None
     api_key: ApiKey | None = None
 
     @property
@@ -73,12 +73,18 @@ def _authenticate(allow_api_key: bool) -> Principal:
     return Principal(tenant_id=user.tenant_id, role=user.role, user=user)
 
 
-def auth_required(*, admin: bool = False, allow_api_key: bool = True) -> Callable:
-    """Require a valid access token (or API key); `admin` needs owner/admin."""
+def auth_required(*, admin: bool = False, allow_api_key: bool = True, lean: bool = False) -> Callable:
+    """Require a valid access token (or API key); `admin` needs owner/admin.
+
+    `lean`: the view reads only the principal's ids, role and staff flag, so a user
+    may be resolved from the principal cache instead of loaded from the database
+    (`current_principal().user` is then a `principal_cache.CachedUser`).
+    """
 
     def decorator(fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.lean_principal = lean
             principal = _authenticate(allow_api_key)
             if admin and not principal.is_admin:
                 raise Forbidden("This needs the admin or owner role.")
@@ -111,14 +117,21 @@ def register_jwt_callbacks() -> None:
     """Make every JWT failure a 401 envelope and check revocation."""
 
     @jwt.user_lookup_loader
-    def _load_user(_header: dict, payload: dict) -> User | None:
+    def _load_user(_header: dict, payload: dict) -> User | principal_cache.CachedUser | None:
         try:
             user_id = uuid.UUID(payload["sub"])
         except (KeyError, ValueError, TypeError):
             return None
+        lean = g.get("lean_principal", False)
+        if lean:
+            cached = principal_cache.load(user_id, payload.get("tid"))
+            if cached is not None:
+                return cached
         user = db.session.get(User, user_id)
         if user is None or not user.is_active or not user.tenant.is_active:
             return None
+        if lean:
+            principal_cache.store(user)
         return user
 
     @jwt.token_in_blocklist_loader

@@ -6,24 +6,41 @@ was queued, cancelled or re-queued by a person or a key always says by whom.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from hub import audit
 from hub.extensions import db
+from hub.jobs import intake
 from hub.jobs import ledger as jobs
+from hub.jobs.types import JobType
 from hub.models import Job
 from hub.web.errors import HubError
 
 
 def create(actor: audit.Actor, type_name: str, payload: Any, *, run_at: datetime | None = None,
-           notify: bool = False) -> Job:
-    """Queue a job for a caller and audit it. Commits, then dispatches."""
-    job = jobs.create_job(actor.tenant_id, type_name, payload, run_at=run_at,
-                          created_by=actor.user_id, api_key_id=actor.api_key_id, notify=notify)
-    audit.record(actor, "job.created", "job", job.id, {"type": type_name})
-    jobs.commit_and_dispatch(expire=False)  # the answer is the job as just written: no read-back
+           notify: bool = False) -> Any:
+    """Queue a job for a caller and audit it. Commits, then dispatches. (The caller has
+    counted it against the tenant's rate.)"""
+    spec = intake.NewJob(type_name, payload, run_at, notify)
+    (job,) = intake.accept(
+        actor.tenant_id, [spec], intake.validate([spec]), created_by=actor.user_id,
+        api_key_id=actor.api_key_id,
+        audit=[intake.AuditRow("job.created", "job", str(spec.id), {"type": type_name},
+                               audit.request_ip())])
     return job
+
+
+def create_batch(actor: audit.Actor, specs: Sequence[intake.NewJob],
+                 types: Sequence[JobType]) -> list[Any]:
+    """Queue jobs validated by `intake.validate` for a caller, all or none, with one audit
+    event naming them all. Commits, then dispatches."""
+    details = {"count": len(specs), "types": sorted({s.type for s in specs}),
+               "job_ids": [str(s.id) for s in specs]}
+    return intake.accept(
+        actor.tenant_id, specs, types, created_by=actor.user_id, api_key_id=actor.api_key_id,
+        audit=[intake.AuditRow("job.batch_created", "job", None, details, audit.request_ip())])
 
 
 def cancel(actor: audit.Actor, job: Job) -> Job:

@@ -10,6 +10,7 @@ later (`hub/jobs/outbox.py`). The worker side of the ledger is in `hub/jobs/runs
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -51,24 +52,10 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     `run_at` more than a year ahead.
     """
     tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
-    jtype = get_job_type(type_name)
-    if jtype is None:
-        raise ValidationFailed(f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them.",
-                               details={"fields": {"json": {"type": [f"unknown job type {type_name!r}"]}}})
-    if not (jtype.creatable or internal):
-        through = (f"queue it with {jtype.created_through}" if jtype.created_through
-                   else "the hub queues these itself")
-        raise ValidationFailed(f"POST /jobs does not take {type_name!r} jobs: {through}.",
-                               details={"fields": {"json": {"type": [f"not created through POST /jobs; "
-                                                                     f"{through}"]}}})
-    errors = jtype.validate(payload)
+    jtype, errors, message = check_new_job(type_name, payload, run_at, internal=internal)
     if errors:
-        raise ValidationFailed("The payload does not match the job type's schema.",
-                               details={"fields": {"json": {"payload": errors}}})
+        raise ValidationFailed(message, details={"fields": {"json": errors}})
     now = utcnow()
-    if run_at is not None and run_at > now + MAX_RUN_AT:
-        raise ValidationFailed("run_at is too far ahead.",
-                               details={"fields": {"json": {"run_at": ["at most a year ahead"]}}})
     job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
               status="queued", progress=0, message="queued", payload=payload,
               attempts=0, max_attempts=jtype.retry.max_attempts,
@@ -80,6 +67,30 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     db.session.flush()
     add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
     return job
+
+
+def check_new_job(type_name: str, payload: Any, run_at: datetime | None, *,
+                  internal: bool = False) -> tuple[JobType | None, dict[str, Any], str]:
+    """The job type, and the field errors of a job to create with their summary (none: valid).
+
+    Refused: an unknown type, a type clients may not create (unless `internal`),
+    a payload that does not match the type's schema, a `run_at` more than a year ahead.
+    """
+    jtype = get_job_type(type_name)
+    if jtype is None:
+        return None, {"type": [f"unknown job type {type_name!r}"]}, \
+            f"Unknown job type {type_name!r}; GET /api/v1/jobs/types lists them."
+    if not (jtype.creatable or internal):
+        through = (f"queue it with {jtype.created_through}" if jtype.created_through
+                   else "the hub queues these itself")
+        return jtype, {"type": [f"not created through POST /jobs; {through}"]}, \
+            f"POST /jobs does not take {type_name!r} jobs: {through}."
+    errors = jtype.validate(payload)
+    if errors:
+        return jtype, {"payload": errors}, "The payload does not match the job type's schema."
+    if run_at is not None and run_at > utcnow() + MAX_RUN_AT:
+        return jtype, {"run_at": ["at most a year ahead"]}, "run_at is too far ahead."
+    return jtype, {}, ""
 
 
 def _mark_pending(job: Job) -> None:
@@ -191,18 +202,43 @@ class Message:
         return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id, job.traceparent)
 
 
+# tenant id -> (tier, when to read it again). A tier changes with a plan, rarely; a
+# few seconds late is harmless, a read of the tenant on every job creation is not.
+_TIER_MEMO_SECONDS = 5.0
+_tiers: dict[uuid.UUID, tuple[str, float]] = {}
+
+
 def tier_limits(tenant_id: uuid.UUID) -> dict[str, Any]:
     """The tenant's tier limits: `rate` of job creation and `concurrency` in flight."""
     tiers = current_app.config["JOB_TIER_LIMITS"]
-    tenant = db.session.get(Tenant, tenant_id)  # usually in the identity map already
-    tier = tenant.tier if tenant is not None else "standard"
+    known = _tiers.get(tenant_id)
+    if known is not None and known[1] > time.monotonic():
+        tier = known[0]
+    else:
+        tenant = db.session.get(Tenant, tenant_id)
+        tier = tenant.tier if tenant is not None else "standard"
+        if len(_tiers) > 10_000:
+            _tiers.clear()
+        _tiers[tenant_id] = (tier, time.monotonic() + _TIER_MEMO_SECONDS)
     return tiers.get(tier) or tiers.get("standard") or next(iter(tiers.values()))
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changed_tiers(session: Session, _context: Any, _instances: Any) -> None:
+    """A tier changed in this process applies here at once (elsewhere within seconds)."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Tenant):
+            _tiers.pop(obj.id, None)
+
+
+def tenant_lock_key(tenant_id: uuid.UUID) -> int:
+    """The advisory lock that serialises a tenant's slot accounting."""
+    return zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
 
 
 def _lock_tenant(tenant_id: uuid.UUID) -> None:
     """Serialise slot accounting per tenant: a transaction-scoped advisory lock."""
-    key = zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": tenant_lock_key(tenant_id)})
 
 
 # Built once: the count runs inside the tenant's lock on every dispatch.
@@ -256,8 +292,12 @@ def _send_or_release(message: Message, countdown: float | None = None) -> bool:
         return False
 
 
-def send_to_broker(message: Message, countdown: float | None = None) -> None:
+def send_to_broker(message: Message, countdown: float | None = None, *, producer: Any = None) -> None:
+    """Publish one job's message. With a `producer` (inside its publish batch, see
+    hub/jobs/intake.py) the message is only buffered: a queue named by its name needs
+    no declaration, and a buffered publish has nothing to retry."""
     celery_app = current_app.extensions["celery"]
+    batched = {"producer": producer, "declare": [], "retry": False} if producer is not None else {}
     headers = {"request_id": message.request_id, "job_type": message.type,
                "tenant_id": str(message.tenant_id)}
     with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
@@ -269,7 +309,7 @@ def send_to_broker(message: Message, countdown: float | None = None) -> None:
             countdown=countdown if countdown and countdown > 0 else None,
             # The ledger holds results; not subscribing to Celery's result keeps
             # publishing a single round trip (and quick to fail when Redis is down).
-            ignore_result=True, headers=headers,
+            ignore_result=True, headers=headers, **batched,
         )
 
 

@@ -23,7 +23,8 @@ _fallback = FixedWindowRateLimiter(MemoryStorage())
 
 
 def check_job_creation_rate(tenant_id: uuid.UUID, cost: int = 1) -> None:
-    """Count one job creation against the tenant's tier; 429 with Retry-After when over."""
+    """Count `cost` job creations against the tenant's tier, all or none; 429 with
+    Retry-After when they do not fit (and then none is counted)."""
     item = parse(tier_limits(tenant_id)["rate"])
     key = ("job-create", str(tenant_id))
     strategy = limiter.limiter
@@ -33,11 +34,22 @@ def check_job_creation_rate(tenant_id: uuid.UUID, cost: int = 1) -> None:
         log.warning("job rate limit storage unavailable (%s); limiting in memory", exc)
         strategy = _fallback
         allowed = strategy.hit(item, *key, cost=cost)
-    if not allowed:
-        reset_at = strategy.get_window_stats(item, *key).reset_time
-        retry_after = max(1, int(reset_at - time.time()) + 1)
-        raise RateLimited(f"Your plan allows {item}; try again in {retry_after} s.",
-                          details={"limit": str(item)}, headers={"Retry-After": str(retry_after)})
+    if allowed:
+        return
+    try:
+        # A refused request creates nothing, so it takes nothing from the window.
+        strategy.storage.incr(item.key_for(*key), item.get_expiry(), amount=-cost)
+    except Exception as exc:  # noqa: BLE001 - the window still ends; only this refund is lost
+        log.warning("could not give back a refused job creation's count (%s)", exc)
+    reset_at = strategy.get_window_stats(item, *key).reset_time
+    retry_after = max(1, int(reset_at - time.time()) + 1)
+    if cost > item.amount:
+        raise RateLimited(f"Your plan allows {item}; a batch of {cost} jobs never fits: "
+                          f"send at most {item.amount} at once.",
+                          details={"limit": str(item), "jobs": cost},
+                          headers={"Retry-After": str(retry_after)})
+    raise RateLimited(f"Your plan allows {item}; try again in {retry_after} s.",
+                      details={"limit": str(item)}, headers={"Retry-After": str(retry_after)})
 
 
 # --- storage -------------------------------------------------------------------

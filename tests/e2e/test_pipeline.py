@@ -212,3 +212,20 @@ def test_staff_socket_sees_every_tenants_jobs(app, users, start_worker):
         staff_sock.wait_for_status(job_id, "succeeded")
     finally:
         staff_sock.close()
+
+
+def test_a_batch_runs_every_job_once_and_its_user_hears_each_one(users, start_worker, start_beat):
+    start_worker()
+    start_beat()  # the sixth job is over the tenant's concurrency (5): the relay sends it later
+    alice, alice_sock = users("Batch Co")
+    jobs = [{"type": "demo.sleep", "payload": {"seconds": 0}} for _ in range(6)]
+    resp = alice.post("/api/v1/jobs/batch", json={"jobs": jobs}, headers={"X-Request-ID": "corr-batch"})
+    assert resp.status_code == 202, resp.text
+    ids = [j["id"] for j in resp.json()["data"]]
+    for job_id in ids:
+        updates = alice_sock.wait_for_status(job_id, "succeeded")
+        assert updates[0]["status"] == "queued" and updates[0]["request_id"] == "corr-batch"
+        job = alice.job(job_id)
+        assert job["attempts"] == 1 and job["result"] == {"slept": 0.0, "attempt": 1}
+        assert [e["status"] for e in alice.events(job_id) if e["kind"] == "transition"] == [
+            "queued", "running", "succeeded"]

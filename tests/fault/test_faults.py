@@ -1,4 +1,4 @@
-"""Faults: Redis down at submit time, a worker killed mid-job."""
+"""Faults: Redis down at submit time (one job or a batch), a worker killed mid-job."""
 from __future__ import annotations
 
 import time
@@ -41,6 +41,18 @@ def test_job_accepted_while_redis_is_down_runs_when_it_returns(app, client, regi
         assert owner.get("/api/v1/auth/me").status_code == 200
     # No manual step: beat's relay sends it once the worker has reconnected.
     wait_for_job(lambda jid: _job(app, jid), job_id, "succeeded")
+
+
+def test_batch_accepted_while_redis_is_down_waits_in_the_outbox(app, register, redis_down):
+    owner = register()
+    with redis_down():
+        started = time.monotonic()
+        resp = owner.post("/api/v1/jobs/batch", json={"jobs": [DEMO] * 3})
+        elapsed = time.monotonic() - started
+    assert resp.status_code == 202, resp.get_json()
+    assert elapsed < 10
+    # Every job is in the ledger, none counted as sent: the relay sends them later.
+    assert [_job(app, j["id"]).dispatched_at for j in resp.get_json()["data"]] == [None] * 3
 
 
 def test_worker_killed_mid_job_is_recovered_once_by_the_lease_expiry(app, register, workers):

@@ -33,10 +33,11 @@ SERVER_ERRORS_DOCUMENTED = ("/health/ready",)
 # (names and types sanitised), invoices (ISO currencies), Stripe links (id
 # prefixes per kind, and proof of ownership), reconciliations (a period that ends
 # after it starts), Stripe customers (emails as Stripe reads them), jobs (`run_at`
-# at most a year from now, which a schema cannot say), new passwords (refused
+# at most a year from now, which a schema cannot say; a batch's size is a setting,
+# JOB_BATCH_MAX), new passwords (refused
 # when easy to guess, which no schema can say), and the mailed links' tokens
 # (a generated token is no link the hub sent: 400 as documented).
-SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/emails"),
+SEMANTIC_BODIES = {("POST", "/api/v1/jobs"), ("POST", "/api/v1/jobs/batch"), ("POST", "/api/v1/emails"),
                    ("POST", "/api/v1/webhook-endpoints"),
                    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"), ("POST", "/api/v1/files"),
                    ("POST", "/api/v1/files/presign"), ("POST", "/api/v1/invoices"),

@@ -177,6 +177,7 @@ AUDITED: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/api-keys"): "api_key.created",
     ("DELETE", "/api/v1/api-keys/{key_id}"): "api_key.revoked",
     ("POST", "/api/v1/jobs"): "job.created",
+    ("POST", "/api/v1/jobs/batch"): "job.batch_created",
     ("POST", "/api/v1/jobs/{job_id}/cancel"): "job.cancelled",
     ("POST", "/api/v1/jobs/{job_id}/retry"): "job.retried",
     ("POST", "/api/v1/operations/jobs/retry"): "jobs.bulk_retried",

@@ -89,13 +89,13 @@ def test_every_outbound_call_in_the_hub_goes_through_a_timeout():
     offenders = []
     for path in (ROOT / "hub").rglob("*.py"):
         text = path.read_text()
-        if path.name == "outbound.py":
+        if path.relative_to(ROOT).as_posix() == "hub/integrations/http.py":
             continue
         if re.search(r"^\s*(import requests|from requests|import httpx|from urllib\.request)", text, re.M):
             offenders.append(str(path))
     assert offenders == []
     assert 0 < outbound.DEFAULT_TIMEOUT <= 60
-    assert 'timeout=cfg["MAIL_TIMEOUT"]' in (ROOT / "hub" / "services" / "email.py").read_text()
+    assert 'timeout=cfg["MAIL_TIMEOUT"]' in (ROOT / "hub" / "services" / "email" / "__init__.py").read_text()
 
 
 def test_a_stalling_stripe_is_a_temporary_error_within_its_timeout(peer):

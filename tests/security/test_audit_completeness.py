@@ -50,6 +50,8 @@ BY_OWNER: dict[tuple[str, str], tuple[str | None, Any]] = {
     ("DELETE", "/api/v1/invitations/{invitation_id}"): ("invitation", None),
     ("DELETE", "/api/v1/api-keys/{key_id}"): ("api_key", None),
     ("POST", "/api/v1/jobs"): ("created", {"type": "demo.sleep", "payload": {"seconds": 0}}),
+    # One event names the whole batch (its job ids in the details), not one object.
+    ("POST", "/api/v1/jobs/batch"): (None, {"jobs": [{"type": "demo.sleep", "payload": {"seconds": 0}}]}),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): ("job", None),
     ("POST", "/api/v1/jobs/{job_id}/retry"): ("finished_job", None),
     ("POST", "/api/v1/webhook-endpoints"): ("created", {"url": HOOK_URL, "events": ["job.failed"]}),

@@ -9,8 +9,16 @@ from sqlalchemy import select
 from hub import jobs
 from hub.api.access import auth_required, current_principal
 from hub.api.idempotency import idempotent
-from hub.api.jobs.schemas import JobCreateSchema, JobEventSchema, JobQuerySchema, JobSchema, JobTypeSchema
+from hub.api.jobs.schemas import (
+    JobBatchSchema,
+    JobCreateSchema,
+    JobEventSchema,
+    JobQuerySchema,
+    JobSchema,
+    JobTypeSchema,
+)
 from hub.jobs import actions as job_actions
+from hub.jobs import intake
 from hub.jobs.types import all_job_types
 from hub.models import Job
 from hub.models.base import paginate
@@ -38,7 +46,7 @@ class JobTypes(MethodView):
 
 @blp.route("")
 class Jobs(MethodView):
-    @auth_required()
+    @auth_required(lean=True)
     @idempotent
     @blp.arguments(JobCreateSchema)
     @blp.response(202, JobSchema)
@@ -77,6 +85,30 @@ class Jobs(MethodView):
                                 Job.created_at.desc(), Job.id)
         set_pagination(args["page"], args["per_page"], total)
         return items
+
+
+@blp.route("/batch")
+class JobBatch(MethodView):
+    @auth_required(lean=True)
+    @idempotent
+    @blp.arguments(JobBatchSchema)
+    @blp.response(202, JobSchema(many=True))
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS",
+                      description="The batch does not fit the tenant's job rate; see Retry-After.")
+    def post(self, data):
+        """Queue up to JOB_BATCH_MAX jobs at once, all or none; the answer lists them in order.
+
+        Any invalid job makes it a 422 with that job's errors under
+        `details.fields.json.jobs.<index>`, and nothing is queued. Every job counts
+        against the tenant's creation rate: a batch that does not fit is refused whole.
+        """
+        p = current_principal()
+        specs = [intake.NewJob(j["type"], j["payload"], j["run_at"], j["notify"]) for j in data["jobs"]]
+        types = intake.validate(specs, batch=True)  # an invalid batch counts nothing
+        quotas.check_job_creation_rate(p.tenant_id, cost=len(specs))
+        queued = job_actions.create_batch(p.actor, specs, types)
+        set_message(f"{len(queued)} jobs queued.")
+        return queued
 
 
 @blp.route("/<uuid:job_id>")

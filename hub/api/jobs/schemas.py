@@ -1,4 +1,5 @@
 import marshmallow as ma
+from flask import current_app
 
 from hub.api.schemas import UTCDateTimeField
 from hub.jobs.schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
@@ -16,6 +17,18 @@ class JobCreateSchema(ma.Schema):
                                                        "at most a year ahead, else 422."})
     notify = ma.fields.Boolean(load_default=False,
                                metadata={"description": "Email me when the job finishes."})
+
+
+class JobBatchSchema(ma.Schema):
+    jobs = ma.fields.List(ma.fields.Nested(JobCreateSchema), required=True, metadata={
+        "description": "The jobs to queue, each as POST /jobs takes one: at least 1, at most "
+                       "JOB_BATCH_MAX (1000 unless configured). All are queued or none."})
+
+    @ma.validates("jobs")
+    def _within_batch_max(self, jobs, **_kwargs):
+        most = current_app.config["JOB_BATCH_MAX"]
+        if not 1 <= len(jobs) <= most:
+            raise ma.ValidationError(f"Between 1 and {most} jobs.")
 
 
 class JobQuerySchema(PaginationArgsSchema):

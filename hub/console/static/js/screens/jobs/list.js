@@ -10,6 +10,7 @@ import { api, query } from "../../api.js";
 import { h, replaceChildren, showPage, timeEl } from "../../dom.js";
 import { field, formAlert } from "../../forms.js";
 import { liveScreen } from "../../live.js";
+import { batchForm } from "./batch.js";
 import { submitForm } from "./submit.js";
 import { isNewer, jobActions, jobLabel, progressBar, setProgress, statusBadge } from "./widgets.js";
 
@@ -65,6 +66,17 @@ export async function renderJobs(main, _params, ctx) {
             // At 360 px the list is below the form: bring the new row to the reader.
             const row = rows.get(job.id);
             if (row) row.tr.scrollIntoView({ block: "nearest" });
+          },
+        }),
+        h("h2", { id: "batch-title", text: "Many jobs" }),
+        batchForm({
+          onSubmitting: (busy) => {
+            submitting += busy ? 1 : -1;
+            if (!submitting) releaseHeld();
+          },
+          onCreated: (jobs, message) => {
+            ctx.notify(message || `${jobs.length} jobs queued.`);
+            for (const job of jobs) upsert(job, { isNew: true });
           },
         })),
       h("section", { class: "card job-list", "aria-labelledby": "job-list-title" },
