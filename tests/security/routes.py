@@ -73,6 +73,7 @@ READ_BACK = {
 #   member      any role of the tenant, by token or API key
 #   admin       owner or admin, by token or admin API key; a member is 403
 #   admin-user  owner or admin by token only; a member is 403, any API key 401 (keys mint no keys)
+#   staff       hub staff by token only; a tenant's owner is 403, any API key 401
 #   signed-url  no login: a URL the hub signed (direct uploads)
 ROLE_NEEDED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/register"): "anyone",
@@ -101,6 +102,7 @@ ROLE_NEEDED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/jobs/types"): "member",
     ("GET", "/api/v1/jobs"): "member",
     ("POST", "/api/v1/jobs"): "member",
+    ("POST", "/api/v1/jobs/batch"): "member",
     ("GET", "/api/v1/jobs/{job_id}"): "member",
     ("GET", "/api/v1/jobs/{job_id}/events"): "member",
     ("POST", "/api/v1/jobs/{job_id}/cancel"): "member",
@@ -148,6 +150,11 @@ ROLE_NEEDED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/connections/{connection_id}"): "admin",
     ("POST", "/api/v1/connections/{connection_id}/sync"): "admin",
     ("GET", "/api/v1/connections/{connection_id}/records"): "member",
+    ("GET", "/api/v1/operations/jobs"): "staff",
+    ("GET", "/api/v1/operations/failed-jobs"): "staff",
+    ("GET", "/api/v1/operations/stuck-jobs"): "staff",
+    ("POST", "/api/v1/operations/jobs/retry"): "staff",
+    ("POST", "/api/v1/operations/jobs/cancel"): "staff",
 }
 # Operations that document a 403 for a reason other than the caller's role.
 FORBIDDEN_FOR_OTHER_REASONS: dict[tuple[str, str], str] = {

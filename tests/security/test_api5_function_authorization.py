@@ -21,8 +21,9 @@ BODIES = {
     ("POST", "/api/v1/webhook-endpoints"): {"url": HOOK_URL, "events": ["job.failed"]},
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
-LOGGED_IN = {"user", "member", "admin", "admin-user"}
+LOGGED_IN = {"user", "member", "admin", "admin-user", "staff"}
 ADMIN = {"admin", "admin-user"}
+TOKEN_ONLY = {"user", "admin-user", "staff"}
 
 
 def _ops(role: set[str]) -> list[tuple[str, str]]:
@@ -53,11 +54,11 @@ def test_the_document_says_what_the_table_says(openapi):
         needed = ROLE_NEEDED[(method, path)]
         schemes = {name for requirement in op.get("security", []) for name in requirement}
         says_403 = "403" in op.get("responses", {})
-        expected_schemes = {"anyone": set(), "signed-url": set(), "user": {"bearerAuth"},
-                            "admin-user": {"bearerAuth"}}.get(needed, {"bearerAuth", "apiKey"})
+        expected_schemes = (set() if needed in ("anyone", "signed-url") else
+                            {"bearerAuth"} if needed in TOKEN_ONLY else {"bearerAuth", "apiKey"})
         if schemes != expected_schemes:
             wrong.append((method, path, needed, f"security {sorted(schemes)}"))
-        if says_403 != (needed in ADMIN or (method, path) in FORBIDDEN_FOR_OTHER_REASONS):
+        if says_403 != (needed in ADMIN | {"staff"} or (method, path) in FORBIDDEN_FOR_OTHER_REASONS):
             wrong.append((method, path, needed, "403 documented" if says_403 else "403 not documented"))
     assert not wrong, wrong
 
@@ -95,8 +96,16 @@ def test_a_member_may_use_every_member_operation(tenant, client):
 
 def test_api_keys_are_refused_where_a_users_own_token_is_needed(tenant, client):
     key = {"X-API-Key": tenant.secrets["api_key"]}  # an admin key, even
-    for method, template in _ops({"user"}):
+    for method, template in _ops({"user", "staff"}):
         assert_error(_call(client, tenant, method, template, key), 401, "UNAUTHORIZED")
+
+
+def test_only_hub_staff_pass_the_staff_operations(tenant, staff, client):
+    for method, template in _ops({"staff"}):
+        for who in (tenant.owner, tenant.member):  # a tenant's owner is no operator
+            assert_error(_call(client, tenant, method, template, who.headers), 403, "FORBIDDEN")
+        resp = _call(client, tenant, method, template, staff.headers)
+        assert resp.status_code not in (401, 403), (method, template, resp.get_json())
 
 
 def test_nobody_anonymous_gets_past_a_login_and_anyone_reaches_the_open_operations(tenant, client):
