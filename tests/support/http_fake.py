@@ -63,9 +63,6 @@ class Answer:
             return value
         if isinstance(value, int):
             return cls(value)
-        if isinstance(value, tuple):
-            status, headers, body = value
-            return cls(status, body, dict(headers))
         if isinstance(value, dict) and "status" in value and set(value) <= _SPEC_KEYS:
             return cls(**value)
         return cls(200, value)  # a JSON body
