@@ -256,38 +256,36 @@ def process_logs(service_dir: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def start_worker(app, base_config, process_logs):
-    """Start real Celery worker processes; all are stopped after the test."""
-    from tests.support.processes import start_ready_worker
+def _workers(app, base_config, process_logs):
+    from tests.support.workers import HubWorkers
 
-    started = []
-
-    def _start(name: str = "worker", **kw):
-        worker = start_ready_worker(app.extensions["celery"], base_config, process_logs, name, **kw)
-        started.append(worker)
-        return worker
-
-    yield _start
-    for worker in started:
-        worker.stop()
+    workers = HubWorkers(app.extensions["celery"], base_config, process_logs)
+    yield workers
+    workers.stop_all()
 
 
 @pytest.fixture
-def start_beat(app, base_config, process_logs):
-    """Start a real `celery beat` (it drives the relay); stopped after the test."""
-    from tests.support.processes import start_beat as start
+def workers(app, base_config, process_logs):
+    """A tests.support.workers.HubWorkers: real workers and beats, stopped after the test."""
+    yield from _workers(app, base_config, process_logs)
 
-    started = []
 
-    def _start():
-        beat = start(base_config, process_logs)
-        started.append(beat)
-        return beat
+@pytest.fixture(scope="module")
+def module_workers(app, base_config, process_logs):
+    """The same, for processes a module's tests share (stopped after the module)."""
+    yield from _workers(app, base_config, process_logs)
 
-    yield _start
-    for beat in started:
-        beat.stop()
+
+@pytest.fixture
+def start_worker(workers):
+    """Start a real Celery worker: `start_worker(name, settings=None, **options)`."""
+    return workers.worker
+
+
+@pytest.fixture
+def start_beat(workers):
+    """Start a real `celery beat` (it drives the relay): `start_beat(settings=None)`."""
+    return workers.beat
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ modules of this package.
 
 The browser is the distribution's (/usr/bin/chromium, installed by `make test`
 through scripts/localservices.py); Playwright never downloads one. The hub
-and the worker are the same processes as the `live_server` and `start_ready_worker`
+and the worker are the same processes as the `live_server` and `start_worker`
 fixtures start. They run while consecutive modules ask for the same settings
 (`console_config`), so each test costs seconds; a module with settings of its own
 (Stripe in test_console_reconciliations.py) gets its own pair, and only one pair
@@ -27,7 +27,8 @@ import requests
 from playwright.sync_api import expect
 
 from tests.support.helpers import PASSWORD
-from tests.support.processes import ROOT, HubProcess, WebHub, start_ready_worker
+from tests.support.processes import ROOT, HubProcess, WebHub
+from tests.support.workers import HubWorkers
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -87,7 +88,7 @@ class ConsoleStack:
     def ready_worker(self, config: dict[str, Any]) -> HubProcess:
         self._use(config)
         if self.worker is None:
-            self.worker = start_ready_worker(self.celery_app, config, self.process_logs, "console")
+            self.worker = HubWorkers(self.celery_app, config, self.process_logs).worker("console")
         return self.worker
 
     def stop(self) -> None:

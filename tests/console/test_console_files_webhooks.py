@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.support.http_fake import FakeHTTPServer
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -86,40 +85,11 @@ def test_upload_shows_bytes_then_processing_then_the_thumbnail(page, log_in, ope
     assert gone.status_code == 404
 
 
-class Receiver:
-    """An HTTP server on loopback that records the webhook POSTs it gets."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        received = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                                 "body": json.loads(body)})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
+def receiver() -> Iterator[FakeHTTPServer]:
+    """Where the webhooks go: it answers 204 and records each POST."""
+    with FakeHTTPServer(204) as server:
+        yield server
 
 
 def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, worker, hub_url, receiver,
@@ -130,7 +100,7 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, 
     expect(page.get_by_role("heading", name="Webhook endpoints")).to_be_visible()
 
     # No event chosen: the hub's envelope message on top, its field error beside the events.
-    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_label("URL").fill(receiver.url("/hooks"))
     with page.expect_response(lambda r: r.request.method == "POST" and ENDPOINTS_POST.search(r.url)) as info:
         page.get_by_role("button", name="Create endpoint").click()
     assert info.value.status == 422
@@ -173,17 +143,17 @@ def test_webhook_endpoint_secret_once_toggle_and_replay(page, log_in, hub_user, 
     job = requests.post(f"{hub_url}/api/v1/jobs", headers=user.headers, timeout=10,
                         json={"type": "demo.sleep", "payload": {"seconds": 0}})
     assert job.status_code == 202, job.text
-    wait_until(lambda: len(receiver.requests) == 1, 60, "the webhook delivery")
+    wait_until(lambda: len(receiver.requests()) == 1, 60, "the webhook delivery")
     row.get_by_role("link", name="Deliveries of Orders system").click()
     delivery = page.locator("tr[data-delivery-id]")
     expect(delivery.locator(".delivery-status")).to_have_text("delivered")
     expect(delivery).to_contain_text("HTTP 204")
     delivery.get_by_role("button", name=re.compile("^Replay job.succeeded")).click()
     expect(page.locator("#notice")).to_have_text("Delivery queued again.")
-    wait_until(lambda: len(receiver.requests) == 2, 60, "the replayed delivery")
-    first, again = receiver.requests
-    assert again["headers"]["webhook-id"] == first["headers"]["webhook-id"]
-    assert again["body"] == first["body"] and first["body"]["type"] == "job.succeeded"
+    wait_until(lambda: len(receiver.requests()) == 2, 60, "the replayed delivery")
+    first, again = receiver.requests()
+    assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    assert again.json() == first.json() and first.json()["type"] == "job.succeeded"
 
 
 def test_members_get_files_but_no_webhook_screen(page, log_in, hub_user):
@@ -201,7 +171,8 @@ def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_use
     user = hub_user()
     api = f"{hub_url}/api/v1/webhook-endpoints"
     created = requests.post(api, headers=user.headers, timeout=10, json={
-        "url": receiver.url, "events": ["job.failed"], "description": "Orders system"}).json()["data"]
+        "url": receiver.url("/hooks"), "events": ["job.failed"], "description": "Orders system"}
+    ).json()["data"]
     log_in(user)
     page.get_by_role("link", name="Webhooks").click()
     row = page.locator(f'tr[data-endpoint-id="{created["id"]}"]')
@@ -210,7 +181,7 @@ def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_use
     row.get_by_role("button", name="Edit Orders system").click()
     edit = page.get_by_role("form", name="Edit Orders system")
     expect(edit.get_by_label("URL")).to_be_focused()
-    expect(edit.get_by_label("URL")).to_have_value(receiver.url)
+    expect(edit.get_by_label("URL")).to_have_value(receiver.url("/hooks"))
     expect(edit.get_by_label("job.failed")).to_be_checked()
     edit.get_by_label("invoice.paid").check()
     edit.get_by_label("Description").fill("Orders v2")
@@ -226,10 +197,10 @@ def test_webhook_endpoint_edit_send_test_rotate_and_delete(page, log_in, hub_use
     # Send test: a signed webhook.test reaches the receiver and the delivery log.
     row.get_by_role("button", name="Send a test event to Orders v2").click()
     expect(page.locator("#notice")).to_have_text("Test delivery queued.")
-    wait_until(lambda: len(receiver.requests) == 1, 60, "the test delivery")
-    (test,) = receiver.requests
-    assert test["body"]["type"] == "webhook.test" and test["body"]["data"]["endpoint_id"] == created["id"]
-    assert test["headers"]["webhook-signature"].startswith("v1,")
+    wait_until(lambda: len(receiver.requests()) == 1, 60, "the test delivery")
+    (test,) = receiver.requests()
+    assert test.json()["type"] == "webhook.test" and test.json()["data"]["endpoint_id"] == created["id"]
+    assert test.headers["webhook-signature"].startswith("v1,")
 
     # Rotate: the new secret is shown once; the old one still signs for the grace period.
     page.once("dialog", lambda dialog: dialog.accept())

@@ -8,7 +8,7 @@ import requests
 from localservices import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.processes import start_ready_worker, wait_until
+from tests.support.processes import wait_until
 from tests.webhooks.conftest import WORKER_SETTINGS, Receiver, create_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -30,12 +30,11 @@ def value(found: dict[str, list], name: str, **labels) -> float:
 
 
 def test_webhook_deliveries_and_endpoint_calls_are_counted_per_tenant_when_asked(
-        app, client, register, base_config, process_logs):
+        app, client, register, start_worker):
     port = free_port()
-    config = {**base_config, **WORKER_SETTINGS, "WORKER_METRICS_PORT": port,
-              "METRICS_TENANT_LABELS": "1"}
+    settings = {**WORKER_SETTINGS, "WORKER_METRICS_PORT": port, "METRICS_TENANT_LABELS": "1"}
     receiver = Receiver()
-    worker = start_ready_worker(app.extensions["celery"], config, process_logs, "hooks-metrics")
+    worker = start_worker("hooks-metrics", settings)
     try:
         owner = register()
         tenant = owner.tenant["id"]

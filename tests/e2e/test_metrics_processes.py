@@ -10,7 +10,7 @@ from localservices import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.helpers import PASSWORD
-from tests.support.processes import WebHub, start_ready_worker, wait_until
+from tests.support.processes import WebHub, wait_until
 from tests.support.socket_client import connect
 
 pytestmark = pytest.mark.e2e
@@ -52,10 +52,10 @@ def test_the_apis_metrics_add_up_every_process_and_count_open_sockets(app, base_
         web.stop()
 
 
-def test_a_worker_serves_its_jobs_metrics_on_worker_metrics_port(app, base_config, process_logs):
+def test_a_worker_serves_its_jobs_metrics_on_worker_metrics_port(app, base_config, process_logs,
+                                                                  start_worker):
     port = free_port()
-    config = {**base_config, "WORKER_METRICS_PORT": port}
-    worker = start_ready_worker(app.extensions["celery"], config, process_logs, "metrics")
+    worker = start_worker("metrics", {"WORKER_METRICS_PORT": port})
     web = WebHub(base_config, process_logs)
     try:
         user = requests.post(web.url + "/api/v1/auth/register", timeout=10, json={

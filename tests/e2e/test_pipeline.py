@@ -11,6 +11,7 @@ import socketio
 from flask_jwt_extended import create_access_token
 
 from tests.support.helpers import PASSWORD
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
 from tests.support.socket_client import RecordingClient
 
@@ -49,10 +50,6 @@ class Api:
 
     def events(self, job_id: str) -> list[dict]:
         return self.get(f"/api/v1/jobs/{job_id}/events?per_page=100").json()["data"]
-
-    def wait_for(self, job_id: str, status: str, timeout: float = 30) -> dict:
-        return wait_until(lambda: (j := self.job(job_id))["status"] == status and j, timeout,
-                          f"job {job_id} to be {status}")
 
 
 @pytest.fixture
@@ -152,7 +149,7 @@ def test_exhausted_job_fails_then_manual_retry_succeeds(users, start_worker):
     assert failed["error"]["code"] == "DEMO_FAILURE" and "Traceback" not in failed["error"]["message"]
     resp = api.post(f"/api/v1/jobs/{job_id}/retry")
     assert resp.status_code == 202 and resp.json()["data"]["status"] == "queued"
-    done = api.wait_for(job_id, "succeeded", timeout=30)
+    done = wait_for_job(api.job, job_id, "succeeded", timeout=30)
     assert done["attempts"] == 4 and done["result"]["attempt"] == 4
 
 

@@ -3,6 +3,7 @@ webhook receiver. Each test sets the tier and flow limits for the API (this
 process), its workers and beat alike."""
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import Counter
@@ -15,9 +16,10 @@ from hub import jobs
 from hub.extensions import db
 from hub.models import Job
 from tests.email.conftest import mail_config
+from tests.support.http_fake import FakeHTTPServer
 from tests.support.processes import start_beat, start_ready_worker, wait_until
 from tests.support.smtp_sink import SmtpSink
-from tests.webhooks.conftest import WORKER_SETTINGS, Receiver, create_endpoint, publish
+from tests.webhooks.conftest import WORKER_SETTINGS, create_endpoint, publish
 
 pytestmark = pytest.mark.e2e
 
@@ -111,14 +113,33 @@ def test_three_tenants_with_backlogs_share_the_workers_in_turns(app, app_ctx, re
     assert all(abs(share - fair) <= 0.2 * fair for share in shares), shares
 
 
+class SlowReceiver(FakeHTTPServer):
+    """Answers every request after 0.3 s, counting the requests it is answering at once."""
+
+    def __init__(self) -> None:
+        self.answering = self.most_at_once = 0
+        self._count = threading.Lock()
+        super().__init__(self._slowly)
+
+    def _slowly(self, _request: Any) -> int:
+        with self._count:
+            self.answering += 1
+            self.most_at_once = max(self.most_at_once, self.answering)
+        try:
+            time.sleep(0.3)
+        finally:
+            with self._count:
+                self.answering -= 1
+        return 200
+
+
 def test_a_webhook_endpoint_with_concurrency_one_gets_one_request_at_a_time(
         app, app_ctx, register, scheduled):
-    receiver = Receiver()
+    receiver = SlowReceiver()
     try:
         scheduled.settings(**WORKER_SETTINGS, JOB_TIER_LIMITS=tiers(app, concurrency=10),
                            FLOW_LIMITS={**app.config["FLOW_LIMITS"],
                                         "webhook-endpoint:*": {"concurrency": 1}})
-        receiver.script("/slow", then={"status": 200, "delay": 0.3})
         owner = register()
         endpoint = create_endpoint(owner, receiver.url("/slow"), ["invoice.paid"])
         for n in range(6):
@@ -132,7 +153,7 @@ def test_a_webhook_endpoint_with_concurrency_one_gets_one_request_at_a_time(
         scheduled.worker(concurrency=4)
         scheduled.beat()
         wait_until(lambda: len(receiver.requests("/slow")) == 6, 60, "six deliveries")
-        assert receiver.most_in_progress == 1
+        assert receiver.most_at_once == 1
     finally:
         receiver.close()
 

@@ -17,7 +17,7 @@ import requests
 
 from tests.support.helpers import PASSWORD
 from tests.support.otlp_collector import Collector
-from tests.support.processes import WebHub, start_beat, start_ready_worker, wait_until
+from tests.support.processes import WebHub, wait_until
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -25,14 +25,13 @@ CLIENT = 3  # opentelemetry-proto's Span.SpanKind.SPAN_KIND_CLIENT
 
 
 @pytest.fixture(scope="module")
-def traced(app, base_config, process_logs):
+def traced(app, base_config, process_logs, module_workers):
     collector = Collector()
-    config = {**base_config, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-              "OTEL_BSP_SCHEDULE_DELAY": "200", "LOG_FORMAT": "json",
-              "WEBHOOK_RETRY_SCHEDULE": "[1, 1, 1, 1, 1, 1, 1]"}
-    web = WebHub(config, process_logs)
-    worker = start_ready_worker(app.extensions["celery"], config, process_logs, "traced")
-    beat = start_beat(config, process_logs)
+    settings = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200",
+                "LOG_FORMAT": "json", "WEBHOOK_RETRY_SCHEDULE": "[1, 1, 1, 1, 1, 1, 1]"}
+    web = WebHub({**base_config, **settings}, process_logs)
+    worker = module_workers.worker("traced", settings)
+    beat = module_workers.beat(settings)
     try:
         yield collector, web, worker
     finally:

@@ -37,14 +37,9 @@ def mail_config(port: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def mail_worker(app, base_config, process_logs, smtp_server):
+def mail_worker(module_workers, smtp_server):
     """A real Celery worker (one per module) whose MAIL_* settings point at `smtp_server`."""
-    from tests.support.processes import start_ready_worker
-
-    worker = start_ready_worker(app.extensions["celery"], {**base_config, **mail_config(smtp_server.port)},
-                                process_logs, "mail-worker")
-    yield worker
-    worker.stop()
+    return module_workers.worker("mail-worker", mail_config(smtp_server.port))
 
 
 @pytest.fixture

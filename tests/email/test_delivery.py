@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from tests.email.conftest import SENDER
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -26,16 +27,11 @@ def job(owner, job_id: str) -> dict:
     return owner.get(f"/api/v1/jobs/{job_id}").get_json()["data"]
 
 
-def wait_for(owner, job_id: str, status: str, timeout: float = 45) -> dict:
-    return wait_until(lambda: (j := job(owner, job_id))["status"] == status and j, timeout,
-                      f"email job {job_id} to be {status}")
-
-
 def test_templated_email_arrives_with_both_parts_and_a_job_derived_message_id(
         register, smtp_sink, mail_worker):
     owner = register()
     job_id = submit(owner, {"to": ["ann@example.com", "bob@example.com"], **FAILED})
-    done = wait_for(owner, job_id, "succeeded")
+    done = wait_for_job(owner, job_id, "succeeded", timeout=45)
     [got] = smtp_sink.messages()
     message_id = f"<{job_id}.email@tests.example>"
     assert got.message["Message-ID"] == message_id
@@ -56,10 +52,10 @@ def test_smtp_outage_is_retried_and_the_message_is_delivered_once(register, smtp
     owner = register()
     smtp_sink.stop()
     job_id = submit(owner, {"to": ["ann@example.com"], "subject": "During the outage", "text": "hi"})
-    retrying = wait_for(owner, job_id, "retrying")
+    retrying = wait_for_job(owner, job_id, "retrying", timeout=45)
     assert retrying["error"]["code"] == "SMTP_UNAVAILABLE"
     smtp_sink.start()
-    done = wait_for(owner, job_id, "succeeded")
+    done = wait_for_job(owner, job_id, "succeeded", timeout=45)
     assert done["attempts"] >= 2
     time.sleep(1)  # nothing more arrives later either
     [got] = smtp_sink.messages()
@@ -71,7 +67,7 @@ def test_a_4xx_deferral_is_retried_with_the_same_message_id(register, smtp_sink,
     owner = register()
     smtp_sink.data_replies.append("451 4.7.1 greylisted, try again later")
     job_id = submit(owner, {"to": ["ann@example.com"], "subject": "Greylisted", "text": "hi"})
-    done = wait_for(owner, job_id, "succeeded")
+    done = wait_for_job(owner, job_id, "succeeded", timeout=45)
     assert done["attempts"] == 2
     events = owner.get(f"/api/v1/jobs/{job_id}/events?per_page=100").get_json()["data"]
     [deferred] = [e for e in events if e["status"] == "retrying"]
@@ -85,7 +81,7 @@ def test_a_5xx_rejection_fails_at_once_with_a_clear_error(register, smtp_sink, m
     owner = register()
     smtp_sink.rcpt_replies["nobody@example.com"] = "550 5.1.1 <nobody@example.com>: no such user"
     job_id = submit(owner, {"to": ["nobody@example.com"], "subject": "Hello?", "text": "hi"})
-    failed = wait_for(owner, job_id, "failed")
+    failed = wait_for_job(owner, job_id, "failed", timeout=45)
     assert failed["attempts"] == 1 and failed["next_attempt_at"] is None
     assert failed["error"]["code"] == "SMTP_RECIPIENTS_REFUSED"
     assert "nobody@example.com: 550 5.1.1" in failed["error"]["message"]
@@ -122,7 +118,7 @@ def test_creator_is_notified_when_a_job_they_asked_about_finishes(app, register,
         jobs.commit_and_dispatch()
     for job_id, status in ((ok, "succeeded"), (bad, "failed"), (quiet, "succeeded"),
                            (mail_id, "succeeded")):
-        wait_for(owner, job_id, status)
+        wait_for_job(owner, job_id, status, timeout=45)
     wait_until(lambda: len(smtp_sink.to(owner.email)) >= 2, 45, "two notices")
     time.sleep(1)  # and no third one
     notices = {m.message["Subject"]: m for m in smtp_sink.to(owner.email)}

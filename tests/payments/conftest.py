@@ -7,8 +7,6 @@ import pytest
 from fake_stripe import FakeStripe, event_body  # noqa: F401  (tests import event_body from here)
 from fake_stripe import sign as stripe_sign
 
-from tests.support.processes import start_ready_worker
-
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 
 
@@ -30,19 +28,9 @@ def stripe_config(app, fake_stripe: FakeStripe, monkeypatch) -> dict[str, Any]:
 
 
 @pytest.fixture
-def payments_worker(app, base_config, stripe_config, process_logs):
+def payments_worker(workers, stripe_config):
     """Start a real worker whose environment points the stripe library at the fake server."""
-    started = []
-
-    def _start():
-        worker = start_ready_worker(app.extensions["celery"], {**base_config, **stripe_config},
-                                    process_logs, "payments")
-        started.append(worker)
-        return worker
-
-    yield _start
-    for worker in started:
-        worker.stop()
+    return lambda: workers.worker("payments", stripe_config)
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
@@ -57,31 +45,3 @@ def post_event(client, body: bytes, signature: str | None = "sign"):
     if signature is not None:
         headers["Stripe-Signature"] = signature
     return client.post("/api/v1/webhooks/stripe", data=body, headers=headers)
-
-
-def run_queued_jobs(job_type: str | None = None) -> list[str]:
-    """Run every queued job (of a type) in this process, as a worker would; their ids."""
-    from sqlalchemy import select
-
-    from hub.extensions import db
-    from hub.jobs import runs as job_runs
-    from hub.models import Job
-    from workers.base import HubTask
-
-    ran = []
-    while True:
-        db.session.commit()
-        query = select(Job.id).where(Job.status.in_(("queued", "retrying"))).order_by(Job.created_at)
-        if job_type:
-            query = query.where(Job.type == job_type)
-        ids = [i for i in db.session.scalars(query) if i not in ran]
-        if not ids:
-            return [str(i) for i in ran]
-        for job_id in ids:
-            db.session.execute(Job.__table__.update().where(Job.id == job_id)
-                               .values(next_attempt_at=None))
-            db.session.commit()
-            run = job_runs.claim(job_id, "test-inline")
-            ran.append(job_id)
-            if run is not None:
-                HubTask._run_claimed(HubTask(), run)

@@ -12,13 +12,13 @@ from localservices import free_port
 
 from tests.payments.conftest import WEBHOOK_SECRET
 from tests.support.helpers import PASSWORD
-from tests.support.processes import ROOT, HubProcess, WebHub, child_env, start_ready_worker, wait_until
+from tests.support.processes import ROOT, HubProcess, WebHub, child_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_local_stripe_seeds_the_demo_tenant_and_its_report_finds_the_planted_mismatches(
-        app, base_config, process_logs, start_beat):
+        app, base_config, process_logs, start_beat, start_worker):
     port = free_port()
     stripe = {"STRIPE_API_KEY": "sk_test_hub_dev", "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
               "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_MAX_NETWORK_RETRIES": 0}
@@ -31,7 +31,7 @@ def test_the_local_stripe_seeds_the_demo_tenant_and_its_report_finds_the_planted
     headers = {"Authorization": f"Bearer {resp.json()['data']['access_token']}"}
     # As under `make run`: a worker, and beat (its relay sends the jobs a worker's job queued).
     beat = start_beat()
-    worker = start_ready_worker(app.extensions["celery"], config, process_logs, "devstripe")
+    worker = start_worker("devstripe", stripe)
     env = child_env(config, STRIPE_DEV_PORT=str(port), HUB_PORT=web.url.rsplit(":", 1)[1],
                     DEMO_EMAIL=demo, DEMO_PASSWORD=PASSWORD)
     dev = HubProcess("dev-stripe", [sys.executable, str(ROOT / "scripts" / "dev_stripe.py")], env,

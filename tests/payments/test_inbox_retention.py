@@ -15,8 +15,9 @@ from hub.jobs import runs as job_runs
 from hub.models import Job, utcnow
 from hub.models.payment import StripeEvent
 from hub.services.payments.stripe_events import PROCESS_EVENT, purge_settled
-from tests.payments.conftest import event_body, post_event, run_queued_jobs
+from tests.payments.conftest import event_body, post_event
 from tests.payments.helpers import link_directly, paid_invoice
+from tests.support.jobs import run_queued_jobs
 from workers.base import HubTask
 
 WINDOW = timedelta(days=30)

@@ -14,9 +14,9 @@ from hub.jobs import events
 from hub.models import Job, JobEvent, utcnow
 from hub.models.payment import Invoice, Reconciliation, StripeLink
 from hub.services.payments import reconciliation
-from tests.payments.conftest import run_queued_jobs
 from tests.payments.helpers import link_directly
 from tests.support.helpers import PASSWORD, assert_error
+from tests.support.jobs import run_queued_jobs
 from tests.support.processes import WebHub, wait_until
 from tests.support.socket_client import RecordingClient
 
@@ -82,7 +82,7 @@ def test_a_generated_month_finds_exactly_the_planted_mismatches(app_ctx, owner, 
     queued = owner.get(f"/api/v1/payments/reconciliations/{job['reconciliation_id']}").get_json()["data"]
     assert queued["status"] == "queued" and queued["report"] is None and queued["job"]["id"] == job["id"]
 
-    assert run_queued_jobs("payments.reconcile") == [job["id"]]
+    assert run_queued_jobs(job_type="payments.reconcile") == [job["id"]]
     rec = owner.get(f"/api/v1/payments/reconciliations/{job['reconciliation_id']}").get_json()["data"]
     assert rec["status"] == "succeeded" and rec["job"]["status"] == "succeeded"
     assert (rec["from"], rec["to"]) == (_iso(month.start), _iso(month.end))
@@ -117,7 +117,7 @@ def test_on_the_platform_account_a_tenant_sees_only_its_customers(app_ctx, regis
     sd.generate_month(fake_stripe, theirs, paid=200, planted=2, seed=11)
     insert_invoices(alice.tenant["id"], month.invoices)
     job = reconcile(alice, month.start, month.end)
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     path = f"/api/v1/payments/reconciliations/{job['reconciliation_id']}"
     report = alice.get(path).get_json()["data"]["report"]
     for kind in ("unmatched", "unpaid", "partly_paid", "amount_mismatches", "currency_mismatches",
@@ -133,12 +133,12 @@ def test_rate_limited_by_stripe_the_job_retries_after_retry_after(app_ctx, owner
     month = sd.generate_month(fake_stripe, [sd.new_id("cus")], paid=20, planted=1, account=ACCOUNT)
     fake_stripe.fail_next(429, count=50, retry_after=240)
     job = reconcile(owner, month.start, month.end)
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     row = db.session.get(Job, uuid.UUID(job["id"]))
     assert row.status == "retrying" and row.error["code"] == "STRIPE_UNAVAILABLE"
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=230)  # honours Retry-After
     fake_stripe.clear_faults()
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     done = owner.get(f"/api/v1/payments/reconciliations/{job['reconciliation_id']}").get_json()["data"]
     assert done["status"] == "succeeded" and db.session.get(Job, row.id).attempts == 2
 
@@ -148,7 +148,7 @@ def test_an_invalid_api_key_fails_at_once_with_a_clear_error(app, app_ctx, owner
     link(owner, "account", ACCOUNT)
     monkeypatch.setitem(app.config, "STRIPE_API_KEY", "sk_test_revoked")
     job = reconcile(owner, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     row = db.session.get(Job, uuid.UUID(job["id"]))
     assert (row.status, row.attempts, row.error["code"]) == ("failed", 1, "STRIPE_AUTH_FAILED")
     rec = owner.get(f"/api/v1/payments/reconciliations/{job['reconciliation_id']}").get_json()["data"]
@@ -170,7 +170,7 @@ def test_post_jobs_can_queue_a_reconciliation_too(app_ctx, owner, fake_stripe, s
     resp = owner.post("/api/v1/jobs", json={"type": "payments.reconcile", "payload": {
         "from": "2026-10-01T00:00:00Z", "to": "2026-10-02T00:00:00Z"}})
     assert resp.status_code == 202
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     recs = owner.get("/api/v1/payments/reconciliations").get_json()["data"]
     assert [(r["trigger"], r["status"], r["job_id"]) for r in recs] == [
         ("job", "succeeded", resp.get_json()["data"]["id"])]

@@ -11,9 +11,10 @@ from hub.extensions import db
 from hub.jobs import events
 from hub.models import Job
 from hub.models.payment import Invoice, StripeEvent
-from tests.payments.conftest import event_body, post_event, run_queued_jobs, sign
+from tests.payments.conftest import event_body, post_event, sign
 from tests.payments.helpers import link_directly, paid_invoice
 from tests.support.helpers import assert_error
+from tests.support.jobs import run_queued_jobs
 from tests.support.processes import wait_until
 
 
@@ -222,7 +223,7 @@ def test_payout_reconciliation_completed_queues_one_reconciliation_of_that_payou
     po = fake_stripe.put(sd.payout(sd.new_id("po"), 50_000, "eur", int(time.time()) - 3600), account=acct)
     for event_type in ("payout.paid", "payout.reconciliation_completed", "payout.paid"):
         post_event(client, event_body(event_type, po, account=acct))
-    run_queued_jobs("payments.process_event")
+    run_queued_jobs(job_type="payments.process_event")
     recs = owner.get("/api/v1/payments/reconciliations").get_json()["data"]
     assert [(r["trigger"], r["payout_id"]) for r in recs] == [("payout", po["id"])]
     jobs = db.session.scalars(select(Job).where(Job.type == "payments.reconcile")).all()
@@ -237,11 +238,11 @@ def test_a_platform_payout_reconciles_for_each_platform_tenant(app_ctx, client, 
         link_directly(account.client.application, account.tenant["id"], kind, stripe_id)
     po = fake_stripe.put(sd.payout(sd.new_id("po"), 9_000, "eur", int(time.time()) - 3600))
     assert post_event(client, event_body("payout.reconciliation_completed", po)).status_code == 200
-    run_queued_jobs("payments.process_event")
+    run_queued_jobs(job_type="payments.process_event")
     tenants = {str(j.tenant_id) for j in db.session.scalars(
         select(Job).where(Job.type == "payments.reconcile"))}
     assert tenants == {alice.tenant["id"], bob.tenant["id"]}  # not the connected account's tenant
-    run_queued_jobs("payments.reconcile")
+    run_queued_jobs(job_type="payments.reconcile")
     for account in (alice, bob):
         [rec] = account.get("/api/v1/payments/reconciliations").get_json()["data"]
         assert rec["status"] == "succeeded" and rec["payout_id"] == po["id"]

@@ -66,12 +66,101 @@ READ_BACK = {
     "connection": "/api/v1/connections/{id}",
 }
 
-# API5: operations a member may use although others on the same path are
-# admin-only; every other operation that documents a 403 must refuse a member.
-MEMBER_ALLOWED_WITH_403: set[tuple[str, str]] = {
-    ("POST", "/api/v1/auth/register"),  # its 403 is "sign-up disabled", not a role check
-    ("POST", "/api/v1/auth/login"),  # its 403 is "confirm your email first", not a role check
-    ("PUT", "/api/v1/files/{file_id}/content"),  # its 403 is a bad signed URL, not a role check
+# API5: who may call each operation, written from docs/API.md, not read from the code or
+# the OpenAPI document (the test checks the document against this, both ways):
+#   anyone      no login (sign-up, login, mailed links, Stripe's signed webhook, probes)
+#   user        a user's token only: an API key is 401 (the caller's own session)
+#   member      any role of the tenant, by token or API key
+#   admin       owner or admin, by token or admin API key; a member is 403
+#   admin-user  owner or admin by token only; a member is 403, any API key 401 (keys mint no keys)
+#   staff       hub staff by token only; a tenant's owner is 403, any API key 401
+#   signed-url  no login: a URL the hub signed (direct uploads)
+ROLE_NEEDED: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/auth/register"): "anyone",
+    ("POST", "/api/v1/auth/login"): "anyone",
+    ("POST", "/api/v1/auth/refresh"): "user",
+    ("POST", "/api/v1/auth/logout"): "user",
+    ("POST", "/api/v1/auth/password"): "user",
+    ("GET", "/api/v1/auth/me"): "user",
+    ("POST", "/api/v1/auth/password-reset"): "anyone",
+    ("POST", "/api/v1/auth/password-reset/confirm"): "anyone",
+    ("POST", "/api/v1/auth/verify-email"): "anyone",
+    ("POST", "/api/v1/auth/verify-email/resend"): "anyone",
+    ("GET", "/api/v1/users"): "admin",
+    ("POST", "/api/v1/users"): "admin",
+    ("GET", "/api/v1/users/{user_id}"): "admin",
+    ("PATCH", "/api/v1/users/{user_id}"): "admin",
+    ("DELETE", "/api/v1/users/{user_id}"): "admin",
+    ("GET", "/api/v1/invitations"): "admin-user",
+    ("POST", "/api/v1/invitations"): "admin-user",
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): "admin-user",
+    ("POST", "/api/v1/invitations/accept"): "anyone",
+    ("GET", "/api/v1/api-keys"): "admin-user",
+    ("POST", "/api/v1/api-keys"): "admin-user",
+    ("DELETE", "/api/v1/api-keys/{key_id}"): "admin-user",
+    ("GET", "/api/v1/audit-events"): "admin",
+    ("GET", "/api/v1/jobs/types"): "member",
+    ("GET", "/api/v1/jobs"): "member",
+    ("POST", "/api/v1/jobs"): "member",
+    ("POST", "/api/v1/jobs/batch"): "member",
+    ("GET", "/api/v1/jobs/{job_id}"): "member",
+    ("GET", "/api/v1/jobs/{job_id}/events"): "member",
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): "member",
+    ("POST", "/api/v1/jobs/{job_id}/retry"): "member",
+    ("GET", "/api/v1/emails/templates"): "member",
+    ("POST", "/api/v1/emails"): "member",
+    ("GET", "/api/v1/files"): "member",
+    ("POST", "/api/v1/files"): "member",
+    ("POST", "/api/v1/files/presign"): "member",
+    ("PUT", "/api/v1/files/{file_id}/content"): "signed-url",
+    ("POST", "/api/v1/files/{file_id}/complete"): "member",
+    ("GET", "/api/v1/files/{file_id}"): "member",
+    ("DELETE", "/api/v1/files/{file_id}"): "member",
+    ("GET", "/api/v1/files/{file_id}/download"): "member",
+    ("GET", "/api/v1/files/{file_id}/thumbnail"): "member",
+    ("GET", "/api/v1/webhook-endpoints"): "admin",
+    ("POST", "/api/v1/webhook-endpoints"): "admin",
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}"): "admin",
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): "admin",
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"): "admin",
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "admin",
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/test"): "admin",
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): "admin",
+    ("GET", "/api/v1/webhook-deliveries/{delivery_id}"): "admin",
+    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): "admin",
+    ("GET", "/api/v1/invoices"): "member",
+    ("POST", "/api/v1/invoices"): "member",
+    ("GET", "/api/v1/invoices/{invoice_id}"): "member",
+    ("GET", "/api/v1/payments/reconciliations"): "member",
+    ("POST", "/api/v1/payments/reconciliations"): "member",
+    ("GET", "/api/v1/payments/reconciliations/{rec_id}"): "member",
+    ("POST", "/api/v1/payments/customers"): "admin",
+    ("GET", "/api/v1/payments/stripe-links"): "admin",
+    ("POST", "/api/v1/payments/stripe-links"): "admin",
+    ("DELETE", "/api/v1/payments/stripe-links/{link_id}"): "admin",
+    ("POST", "/api/v1/webhooks/stripe"): "anyone",
+    ("GET", "/api/v1/realtime"): "anyone",
+    ("GET", "/health/live"): "anyone",
+    ("GET", "/health/ready"): "anyone",
+    ("GET", "/api/v1/connectors"): "member",
+    ("GET", "/api/v1/connections"): "member",
+    ("POST", "/api/v1/connections"): "admin",
+    ("GET", "/api/v1/connections/{connection_id}"): "member",
+    ("PATCH", "/api/v1/connections/{connection_id}"): "admin",
+    ("DELETE", "/api/v1/connections/{connection_id}"): "admin",
+    ("POST", "/api/v1/connections/{connection_id}/sync"): "admin",
+    ("GET", "/api/v1/connections/{connection_id}/records"): "member",
+    ("GET", "/api/v1/operations/jobs"): "staff",
+    ("GET", "/api/v1/operations/failed-jobs"): "staff",
+    ("GET", "/api/v1/operations/stuck-jobs"): "staff",
+    ("POST", "/api/v1/operations/jobs/retry"): "staff",
+    ("POST", "/api/v1/operations/jobs/cancel"): "staff",
+}
+# Operations that document a 403 for a reason other than the caller's role.
+FORBIDDEN_FOR_OTHER_REASONS: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/auth/register"): "sign-up is turned off",
+    ("POST", "/api/v1/auth/login"): "the email is not confirmed yet",
+    ("PUT", "/api/v1/files/{file_id}/content"): "the signed URL is not valid",
 }
 
 # Audit (item 2): every state-changing operation -> the audit action it writes.

@@ -27,8 +27,10 @@ def child_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str,
-               proc: subprocess.Popen | None = None, interval: float = 0.1) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+               proc: subprocess.Popen | None = None, interval: float = 0.1,
+               reraise: tuple[type[BaseException], ...] = ()) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`.
+    Errors of `check` count as "not yet", except those of the `reraise` types."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -38,6 +40,8 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str,
             result = check()
             if result:
                 return result
+        except reraise:
+            raise
         except Exception as exc:  # not up yet
             last_error = exc
         time.sleep(interval)
@@ -80,8 +84,9 @@ class HubProcess:
 
 
 def start_worker(config: dict[str, Any], log_dir: Path, name: str = "worker",
-                 concurrency: int = 2, queues: str = ALL_QUEUES) -> HubProcess:
-    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+                 concurrency: int = 2, queues: str = ALL_QUEUES, loglevel: str = "INFO") -> HubProcess:
+    # The level of the pool's processes, where tasks run, is celery's --loglevel.
+    cmd = [str(BIN / "celery"), "-A", "workers.celery_app", "worker", f"--loglevel={loglevel}",
            f"--concurrency={concurrency}", f"--queues={queues}", f"--hostname={name}@%h",
            "--without-gossip", "--without-mingle"]
     return HubProcess(name, cmd, child_env(config), log_dir)
@@ -164,14 +169,24 @@ def start_ready_worker(celery_app: Any, config: dict[str, Any], log_dir: Path, p
                        **kw: Any) -> HubProcess:
     """A worker named `<prefix>-<random>` that has answered a ping (so it consumes already);
     stopped again if it never does."""
+    return start_ready_workers(celery_app, config, log_dir, [prefix], **kw)[0]
+
+
+def start_ready_workers(celery_app: Any, config: dict[str, Any], log_dir: Path, prefixes: list[str],
+                        **kw: Any) -> list[HubProcess]:
+    """Workers named `<prefix>-<random>`, booting side by side, each waited until it answers
+    a ping; all stopped again if one never does."""
     import uuid
 
-    worker = start_worker(config, log_dir, name=f"{prefix}-{uuid.uuid4().hex[:6]}", **kw)
+    workers = [start_worker(config, log_dir, name=f"{prefix}-{uuid.uuid4().hex[:6]}", **kw)
+               for prefix in prefixes]
     try:
-        wait_until(lambda: any(worker.name in host for reply in celery_app.control.ping(timeout=0.5)
-                               for host in reply),
-                   timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
+        for worker in workers:
+            wait_until(lambda w=worker: any(w.name in host for reply in celery_app.control.ping(timeout=0.5)
+                                            for host in reply),
+                       timeout=60, what=f"worker {worker.name} to answer a ping", proc=worker.proc)
     except BaseException:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         raise
-    return worker
+    return workers

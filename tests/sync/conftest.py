@@ -2,17 +2,12 @@
 with quick in-process retries."""
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support.processes import start_beat, start_ready_worker, wait_until
+from tests.support.http_fake import Answer, FakeHTTPServer, Request
 
 WORKER_SETTINGS = {
     "SYNC_HTTP_BACKOFF_SECONDS": "0.05",
@@ -24,7 +19,7 @@ WORKER_SETTINGS = {
 
 
 class Source:
-    """A paged JSON API: `GET /items?page=N&per_page=M` over `self.items`.
+    """A paged JSON API on the scripted fake: `GET /items?page=N&per_page=M` over `self.items`.
 
     Scripted failures per page number: a queue of answers (a status, or a dict with
     `status`, `headers`) served before the real page. `delay` slows every page.
@@ -37,70 +32,36 @@ class Source:
         self.failures: dict[int, list[Any]] = {}
         self.delay = 0.0
         self.token: str | None = None
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        source = self
+        self.server = FakeHTTPServer(self._page)
+        self.url = self.server.url("/items")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                query = parse_qs(urlsplit(self.path).query)
-                page = int(query.get("page", ["1"])[0])
-                per_page = int(query.get("per_page", ["10"])[0])
-                with source.lock:
-                    source.requests.append({"page": page, "auth": self.headers.get("Authorization"),
-                                            "at": time.monotonic()})
-                    scripted = source.failures.get(page)
-                    answer = scripted.pop(0) if scripted else None
-                    items = source.items[(page - 1) * per_page: page * per_page]
-                time.sleep(source.delay)
-                if answer is None and source.token and \
-                        self.headers.get("Authorization") != f"Bearer {source.token}":
-                    answer = 401
-                if answer is not None:
-                    answer = {"status": answer} if isinstance(answer, int) else answer
-                    self._send(answer["status"], {"error": "scripted"}, answer.get("headers", {}))
-                    return
-                self._send(200, {"items": items, "page": page})
-
-            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                payload = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address) -> None:
-                pass
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/items"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _page(self, request: Request) -> Answer:
+        page = int(request.param("page", "1"))
+        per_page = int(request.param("per_page", "10"))
+        scripted = self.failures.get(page)
+        answer = scripted.pop(0) if scripted else None
+        items = self.items[(page - 1) * per_page: page * per_page]
+        if answer is None and self.token and request.headers.get("authorization") != f"Bearer {self.token}":
+            answer = 401
+        if answer is not None:
+            answer = {"status": answer} if isinstance(answer, int) else answer
+            return Answer(answer["status"], {"error": "scripted"}, answer.get("headers", {}), self.delay)
+        return Answer(200, {"items": items, "page": page}, delay=self.delay)
 
     def fail(self, page: int, *answers: Any) -> None:
-        with self.lock:
+        with self.server.lock:
             self.failures[page] = list(answers)
 
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return [{"page": int(r.param("page", "1")), "auth": r.headers.get("authorization"), "at": r.at}
+                for r in self.server.requests()]
+
     def pages_requested(self) -> list[int]:
-        with self.lock:
-            return [r["page"] for r in self.requests]
+        return [r["page"] for r in self.requests]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture
@@ -111,18 +72,13 @@ def source() -> Iterator[Source]:
 
 
 @pytest.fixture(scope="module")
-def sync_worker(app, base_config, process_logs):
-    worker = start_ready_worker(app.extensions["celery"], {**base_config, **WORKER_SETTINGS},
-                                process_logs, "sync")
-    yield worker
-    worker.stop()
+def sync_worker(module_workers):
+    return module_workers.worker("sync", WORKER_SETTINGS)
 
 
 @pytest.fixture(scope="module")
-def sync_beat(app, base_config, process_logs):
-    beat = start_beat(base_config, process_logs)
-    yield beat
-    beat.stop()
+def sync_beat(module_workers):
+    return module_workers.beat()
 
 
 def create_connection(account, url: str, **extra: Any) -> dict[str, Any]:
@@ -136,14 +92,6 @@ def sync(account, connection_id: str) -> dict[str, Any]:
     resp = account.post(f"/api/v1/connections/{connection_id}/sync")
     assert resp.status_code == 202, resp.get_json()
     return resp.get_json()["data"]
-
-
-def wait_job(account, job_id: str, status: str, timeout: float = 60) -> dict[str, Any]:
-    def check():
-        job = account.get(f"/api/v1/jobs/{job_id}").get_json()["data"]
-        return job if job["status"] == status else None
-
-    return wait_until(check, timeout, f"job {job_id} to be {status}")
 
 
 def records(account, connection_id: str, **params: Any) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ import pytest
 
 from hub.extensions import db
 from hub.models import Connection
+from tests.support.http_fake import FakeHTTPServer
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
-from tests.sync.conftest import create_connection, records, sync, wait_job
+from tests.sync.conftest import create_connection, records, sync
 from tests.webhooks.conftest import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sync_worker", "sync_beat")]
@@ -28,7 +30,7 @@ def test_sync_lands_every_record_once_counts_changes_and_announces_it(app, regis
                           json={"url": receiver.url("/hook"), "events": ["sync.completed"]})
         assert hook.status_code == 201
         conn = create_connection(owner, source.url)
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
         counts = {"pages": 3, "records": 25, "created": 25, "updated": 0, "unchanged": 0, "deleted": 0}
         assert {k: job["result"][k] for k in counts} == counts
         assert sorted(source.pages_requested()) == [1, 2, 3]
@@ -47,7 +49,7 @@ def test_sync_lands_every_record_once_counts_changes_and_announces_it(app, regis
         # The source changes: one edited, one gone, one new; the rest stay as they were.
         source.items[1]["price"] = 999
         source.items = [i for i in source.items if i["id"] != 25] + [{"id": 26, "name": "new", "price": 1}]
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
         assert {k: job["result"][k] for k in ("created", "updated", "unchanged", "deleted")} == \
             {"created": 1, "updated": 1, "unchanged": 23, "deleted": 1}
         live = records(owner, conn["id"])
@@ -66,7 +68,7 @@ def test_server_errors_and_rate_limits_are_retried_and_nothing_lands_twice(app, 
     source.fail(3, {"status": 429, "headers": {"Retry-After": "4"}})
     conn = create_connection(owner, source.url)
     job_id = sync(owner, conn["id"])["id"]
-    job = wait_job(owner, job_id, "succeeded", timeout=90)
+    job = wait_for_job(owner, job_id, "succeeded", timeout=90)
     assert job["attempts"] == 2
     assert job["result"]["created"] == 25 and job["result"]["pages"] == 3
     # Page 1 once; page 2 after three failures; page 3 refused once, then fetched by attempt 2.
@@ -84,7 +86,7 @@ def test_refused_credentials_fail_fast_and_mark_the_connection(app, register, so
     owner = register()
     source.token = "right-token"
     conn = create_connection(owner, source.url, credentials={"token": "wrong-token"})
-    job = wait_job(owner, sync(owner, conn["id"])["id"], "failed")
+    job = wait_for_job(owner, sync(owner, conn["id"])["id"], "failed")
     assert job["attempts"] == 1 and job["error"]["code"] == "SYNC_AUTH_FAILED"
     assert "401" in job["error"]["message"] and "wrong-token" not in json.dumps(job)
     assert source.pages_requested() == [1]
@@ -96,63 +98,39 @@ def test_refused_credentials_fail_fast_and_mark_the_connection(app, register, so
 
     fixed = owner.patch(f"/api/v1/connections/{conn['id']}", json={"credentials": {"token": "right-token"}})
     assert fixed.get_json()["data"]["status"] == "ok"
-    job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+    job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
     assert job["result"]["created"] == 25
     assert source.requests[-1]["auth"] == "Bearer right-token"
 
 
 def test_stripe_customers_sync_through_the_stripe_library(app, register):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from threading import Thread
-    from urllib.parse import parse_qs, urlsplit
-
     customers = [{"id": f"cus_{n}", "object": "customer", "email": f"c{n}@example.com",
                   "name": f"Customer {n}", "created": 1700000000 + n, "metadata": {"n": str(n)},
                   "livemode": False} for n in range(5, 0, -1)]
-    seen: list[tuple[str, str | None]] = []
 
-    class StripeList(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def stripe_list(request):
+        after = request.param("starting_after")
+        start = next((i + 1 for i, c in enumerate(customers) if c["id"] == after), 0)
+        limit = int(request.param("limit", "10"))
+        return {"object": "list", "url": "/v1/customers", "data": customers[start:start + limit],
+                "has_more": start + limit < len(customers)}
 
-        def do_GET(self):  # noqa: N802
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            seen.append((parts.path, self.headers.get("Authorization")))
-            after = query.get("starting_after", [None])[0]
-            start = next((i + 1 for i, c in enumerate(customers) if c["id"] == after), 0)
-            limit = int(query.get("limit", ["10"])[0])
-            page = customers[start:start + limit]
-            body = json.dumps({"object": "list", "url": "/v1/customers", "data": page,
-                               "has_more": start + limit < len(customers)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StripeList)
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with FakeHTTPServer(stripe_list) as server:
         owner = register()
         resp = owner.post("/api/v1/connections", json={
             "connector": "stripe_customers", "name": "Stripe",
-            "config": {"api_base": f"http://127.0.0.1:{server.server_address[1]}", "page_size": 2},
+            "config": {"api_base": server.url("").rstrip("/"), "page_size": 2},
             "credentials": {"api_key": "sk_test_hub123"}})
         assert resp.status_code == 201, resp.get_json()
         conn = resp.get_json()["data"]
-        job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded")
-        assert job["result"]["created"] == 5 and job["result"]["pages"] == 3
-        assert {path for path, _ in seen} == {"/v1/customers"}
-        assert {auth for _, auth in seen} == {"Bearer sk_test_hub123"}
-        stored = {r["external_id"]: r["data"] for r in records(owner, conn["id"])}
-        assert set(stored) == {f"cus_{n}" for n in range(1, 6)}
-        assert stored["cus_3"]["email"] == "c3@example.com" and stored["cus_3"]["metadata"] == {"n": "3"}
-    finally:
-        server.shutdown()
-        server.server_close()
+        job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded")
+        seen = server.requests()
+    assert job["result"]["created"] == 5 and job["result"]["pages"] == 3
+    assert {r.path for r in seen} == {"/v1/customers"}
+    assert {r.headers.get("authorization") for r in seen} == {"Bearer sk_test_hub123"}
+    stored = {r["external_id"]: r["data"] for r in records(owner, conn["id"])}
+    assert set(stored) == {f"cus_{n}" for n in range(1, 6)}
+    assert stored["cus_3"]["email"] == "c3@example.com" and stored["cus_3"]["metadata"] == {"n": "3"}
 
 
 def test_a_deleted_connection_stops_its_sync(app, register, source):
@@ -162,7 +140,7 @@ def test_a_deleted_connection_stops_its_sync(app, register, source):
     job_id = sync(owner, conn["id"])["id"]
     wait_until(lambda: source.requests, 30, "the first page request")
     assert owner.delete(f"/api/v1/connections/{conn['id']}").status_code == 200
-    job = wait_job(owner, job_id, "failed")
+    job = wait_for_job(owner, job_id, "failed")
     assert job["error"]["code"] == "SYNC_CONNECTION_GONE"
     with app.app_context():
         assert db.session.get(Connection, uuid.UUID(conn["id"])) is None

@@ -11,8 +11,9 @@ import pytest
 from hub.extensions import db
 from hub.integrations.connectors import registry
 from hub.models import Connection
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
-from tests.sync.conftest import WORKER_SETTINGS, create_connection, records, sync, wait_job
+from tests.sync.conftest import WORKER_SETTINGS, create_connection, records, sync
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def test_killed_worker_mid_sync_resumes_without_losing_or_doubling_a_page(
 
     start_worker("survivor")
     start_beat()  # its relay takes the job back once the dead worker's lease expires
-    job = wait_job(owner, job_id, "succeeded", timeout=90)
+    job = wait_for_job(owner, job_id, "succeeded", timeout=90)
     assert job["attempts"] == 2
     assert {k: job["result"][k] for k in ("pages", "records", "created", "updated", "unchanged")} == \
         {"pages": 13, "records": 60, "created": 60, "updated": 0, "unchanged": 0}  # 12 full + 1 empty
@@ -109,7 +110,7 @@ def test_a_connector_from_another_package_is_found_through_its_entry_point(
         worker = start_process({**base_config, **WORKER_SETTINGS, "PYTHONPATH": str(tmp_path)},
                                process_logs, name=name)
         try:
-            job = wait_job(owner, sync(owner, conn["id"])["id"], "succeeded", timeout=90)
+            job = wait_for_job(owner, sync(owner, conn["id"])["id"], "succeeded", timeout=90)
         finally:
             worker.stop()
         assert job["result"]["created"] == 10 and job["result"]["pages"] == 4

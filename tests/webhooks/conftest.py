@@ -2,17 +2,14 @@
 with a short retry schedule, and helpers to create endpoints through the API."""
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from tests.support.processes import start_beat, start_ready_worker, wait_until
+from tests.support.http_fake import Answer, FakeHTTPServer
+from tests.support.processes import wait_until
 
 # The worker's settings: a schedule of ~1 s waits (same length as the spec's, so
 # the attempt budget is the same 8), every retry parked in the database for the
@@ -24,107 +21,30 @@ WORKER_SETTINGS = {
 }
 
 
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float = field(default_factory=time.monotonic)
-    # Every header line as sent, repeats included (`headers` keeps one per name).
-    header_lines: list[tuple[str, str]] = field(default_factory=list)
+class Receiver(FakeHTTPServer):
+    """A webhook receiver on the scripted fake, answering per path.
 
-    def header_values(self, name: str) -> list[str]:
-        return [v for k, v in self.header_lines if k.lower() == name.lower()]
-
-
-class Receiver:
-    """A threaded HTTP server that records requests and answers as scripted, per path.
-
-    A script entry is a status code, or a dict with `status`, `headers`, `body`
-    and `delay` (seconds to wait before answering). Unscripted requests get 200.
+    A script entry is a status code, or a dict with `status`, `headers`, `body` and
+    `delay` (seconds to wait before answering); once a path's script is used up it
+    answers `then` (200 unless scripted otherwise). A body not given is `answer <status>`.
     """
 
     def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.in_progress = self.most_in_progress = 0  # requests being answered at once
-        self._scripts: dict[str, list[Any]] = {}
-        self._always: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        receiver = self
+        self._then: dict[str, Any] = {}
+        super().__init__(lambda request: self._answer(self._then.get(request.path, 200)))
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                record = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  body, header_lines=list(self.headers.items()))
-                with receiver._lock:
-                    receiver.received.append(record)
-                    answer = receiver._next_answer(self.path)
-                    receiver.in_progress += 1
-                    receiver.most_in_progress = max(receiver.most_in_progress, receiver.in_progress)
-                try:
-                    self._answer(answer)
-                finally:
-                    with receiver._lock:
-                        receiver.in_progress -= 1
-
-            do_GET = do_POST  # noqa: N815
-
-            def _answer(self, answer: Any) -> None:
-                if isinstance(answer, int):
-                    answer = {"status": answer}
-                time.sleep(answer.get("delay", 0))
-                payload = answer.get("body", f"answer {answer['status']}").encode()
-                try:
-                    self.send_response(answer["status"])
-                    for name, value in answer.get("headers", {}).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up (a timeout test)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address) -> None:
-                pass  # the worker hung up early (the timeout test)
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def _next_answer(self, path: str) -> Any:
-        queue = self._scripts.get(path)
-        if queue:
-            return queue.pop(0)
-        return self._always.get(path, 200)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    @staticmethod
+    def _answer(entry: Any) -> Answer:
+        answer = Answer.of(entry)
+        if answer.body == b"" and not (isinstance(entry, dict) and "body" in entry):
+            answer.body = f"answer {answer.status}"
+        return answer
 
     def script(self, path: str, *answers: Any, then: Any = 200) -> None:
         """Answer the next requests to `path` with `answers`, and later ones with `then`."""
-        with self._lock:
-            self._scripts[path] = list(answers)
-            self._always[path] = then
-
-    def requests(self, path: str | None = None) -> list[Received]:
-        with self._lock:
-            return [r for r in self.received if path is None or r.path == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().script(path, *(self._answer(a) for a in answers))
+        with self.lock:
+            self._then[path] = then
 
 
 @pytest.fixture
@@ -135,20 +55,15 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def webhook_worker(app, base_config, process_logs):
+def webhook_worker(module_workers):
     """One real worker (all queues) for the module, with WORKER_SETTINGS."""
-    worker = start_ready_worker(app.extensions["celery"], {**base_config, **WORKER_SETTINGS},
-                                process_logs, "webhooks")
-    yield worker
-    worker.stop()
+    return module_workers.worker("webhooks", WORKER_SETTINGS)
 
 
 @pytest.fixture(scope="module")
-def webhook_beat(app, base_config, process_logs):
+def webhook_beat(module_workers):
     """A real beat for the module: its relay sends the retries parked in the database."""
-    beat = start_beat(base_config, process_logs)
-    yield beat
-    beat.stop()
+    return module_workers.beat()
 
 
 def create_endpoint(account, url: str, events: list[str], **extra: Any) -> dict[str, Any]:

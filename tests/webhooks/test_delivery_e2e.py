@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hub.extensions import db
 from hub.models import WebhookDelivery, WebhookEndpoint, utcnow
+from tests.support.jobs import wait_for_job
 from tests.support.processes import wait_until
 from tests.webhooks.conftest import create_endpoint, publish, wait_for_delivery
 
@@ -66,8 +67,7 @@ def test_finished_job_sends_one_signed_job_succeeded_to_subscribed_endpoints_onl
     assert attempt["outcome"] == "delivered" and attempt["status_code"] == 200
     assert attempt["duration_ms"] >= 0 and attempt["response_body"] == "answer 200"
     # The delivery job itself succeeded, and announced nothing (no webhook about a webhook).
-    deliver_job = wait_until(lambda: (j := _job(alice, delivery["job_id"]))["status"] == "succeeded" and j,
-                             30, "the webhook.deliver job to succeed")
+    deliver_job = wait_for_job(alice, delivery["job_id"], "succeeded", timeout=30)
     assert deliver_job["type"] == "webhook.deliver" and deliver_job["request_id"] == "corr-hook-1"
     assert _delivery_count(app) == 1
     assert [r.path for r in receiver.requests()] == ["/alice"]
@@ -107,8 +107,7 @@ def test_exhausted_schedule_fails_the_delivery_after_eight_attempts(app, registe
     delivery = wait_for_delivery(owner, endpoint["id"], "failed", timeout=120)
     assert delivery["attempt_count"] == 8 and len(receiver.requests("/down")) == 8
     assert [a["outcome"] for a in delivery["attempts"]] == ["retry"] * 7 + ["failed"]
-    job = wait_until(lambda: (j := _job(owner, delivery["job_id"]))["status"] == "failed" and j, 30,
-                     "the delivery job to fail")
+    job = wait_for_job(owner, delivery["job_id"], "failed", timeout=30)
     assert job["attempts"] == 8 and job["error"]["code"] == "WEBHOOK_HTTP_ERROR"
     # Failing for minutes is not failing for days: the endpoint stays enabled.
     state = owner.get(f"/api/v1/webhook-endpoints/{endpoint['id']}").get_json()["data"]
@@ -122,8 +121,7 @@ def test_other_client_errors_fail_at_once_without_retry(app, register, receiver)
     publish(app, owner.tenant["id"], "sync.completed", {"connection_id": "c-1"})
     delivery = wait_for_delivery(owner, endpoint["id"], "failed")
     assert delivery["attempt_count"] == 1 and delivery["last_status_code"] == 400
-    job = wait_until(lambda: (j := _job(owner, delivery["job_id"]))["status"] == "failed" and j, 30,
-                     "the delivery job to fail")
+    job = wait_for_job(owner, delivery["job_id"], "failed", timeout=30)
     assert job["attempts"] == 1 and job["error"]["code"] == "WEBHOOK_REJECTED"
 
 
