@@ -118,7 +118,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
         "standard": {"rate": "120 per minute", "concurrency": 5, "max_priority": "high"},
         "enterprise": {"rate": "600 per minute", "concurrency": 20, "max_priority": "high"},
     }),
-    # Flow-control keys (hub/jobs/scheduler.py): an exact key, or `<kind>:*` for every key
+    # Flow-control keys (hub/jobs/admission.py): an exact key, or `<kind>:*` for every key
     # of a kind; each {"rate": "N/second"} and/or {"concurrency": N}, global to all processes.
     "FLOW_LIMITS": (_json, {
         "smtp": {"rate": "10/second"},

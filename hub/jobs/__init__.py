@@ -7,7 +7,8 @@ The modules beside this one:
 - `types`: declaring a job type (`@job_type`), its payload schema and retry policy;
 - `ledger`: creating and dispatching (the outbox);
 - `outbox`: the relay, sending later what could not be sent at commit, recovering leases;
-- `scheduler`: which waiting job goes next: tenant slots, turns, flow-control keys, priorities;
+- `scheduler`: which waiting job goes next: tenants in turns, priorities inside a turn;
+- `admission`: what fits: tenant slots and flow-control keys (FLOW_LIMITS), under locks;
 - `runs`: the worker side: claim, lease, finish;
 - `steps`: the single-statement SQL the worker side runs on PostgreSQL;
 - `events`: in-process domain events that listeners turn into more jobs;

@@ -4,9 +4,9 @@ The same outbox as `jobs.create_job` + `jobs.commit_and_dispatch`, on a shorter 
 API's hot endpoints: the jobs, their `queued` events and the caller's audit rows
 are written by one statement (array parameters, so its text and plan are the
 same for one job or a batch), the tenant's slots and the jobs' flow-control
-keys are checked next (the scheduler's admission, `hub/jobs/scheduler.py`),
-then the commit. Only after the commit are the broker messages and the
-`job.updated` events sent, each kind as one Redis pipeline. A job a limit
+keys are checked next (`hub/jobs/admission.py`), then the commit. Only after
+the commit are the broker messages and the `job.updated` events sent, each
+kind as one Redis pipeline. A job a limit
 holds back (saying which in `waiting_for`), or whose message could not be
 sent, keeps `dispatched_at = NULL`; a hand-on or the relay sends it later,
 as for every job.
@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from hub import tracing
 from hub.extensions import db
-from hub.jobs import scheduler
+from hub.jobs import admission
 from hub.jobs.ledger import (
     Message,
     check_new_job,
@@ -197,18 +197,18 @@ def _admit(tenant_id: uuid.UUID, reserved: list[SimpleNamespace], now: datetime)
     the new jobs holding a reserved slot keep it, highest priority first, and each one's
     countdown. The others go back to the outbox, saying what they wait for."""
     mine = [r.id for r in reserved]
-    admission = scheduler.Admission.start(now)
-    admission.load_tenants([tenant_id], exclude=mine)
-    admission.load_keys({k for r in reserved for k in r.flow_keys}, exclude=mine, queue_behind=True)
+    decision = admission.Admission.start(now)
+    decision.load_tenants([tenant_id], exclude=mine)
+    decision.load_keys({k for r in reserved for k in r.flow_keys}, exclude=mine, queue_behind=True)
     admitted: dict[uuid.UUID, float] = {}
     held: dict[uuid.UUID, tuple[str, str]] = {}
     for row in sorted(reserved, key=lambda r: -r.priority):  # stable: creation order otherwise
-        ok, countdown, why = admission.admit(tenant_id, row.flow_keys)
+        ok, countdown, why = decision.admit(tenant_id, row.flow_keys)
         if ok:
             admitted[row.id] = countdown
         else:
-            held[row.id] = (why, scheduler.waiting_message(why, admission.tenant_limit.get(tenant_id)))
-    admission.save()
+            held[row.id] = (why, admission.waiting_message(why, decision.tenant_limit.get(tenant_id)))
+    decision.save()
     if held:
         db.session.execute(_HOLD, {"ids": list(held), "whys": [w for w, _ in held.values()],
                                    "messages": [m for _, m in held.values()]})

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hub import tracing
 from hub.extensions import db
-from hub.jobs import scheduler
+from hub.jobs import admission, scheduler
 from hub.jobs.schema import dump_job, emit_job_update
 from hub.jobs.types import JobType, get_job_type
 from hub.models import FINISHED_STATUSES, PRIORITIES, Job, JobEvent, Tenant, utcnow
@@ -88,7 +88,7 @@ def check_priority(tenant_id: uuid.UUID, priority: str) -> tuple[dict[str, Any],
         return {}, ""
     if priority not in PRIORITIES:
         return {"priority": [f"one of {', '.join(PRIORITIES)}"]}, f"Unknown priority {priority!r}."
-    allowed = scheduler.max_priority(scheduler.tenant_tier(tenant_id))
+    allowed = admission.max_priority(admission.tenant_tier(tenant_id))
     if PRIORITIES.index(priority) > PRIORITIES.index(allowed):
         return ({"priority": [f"at most {allowed!r} on this tenant's plan"]},
                 f"The tenant's plan allows priorities up to {allowed!r}.")
@@ -196,22 +196,22 @@ def _confirm_slots(reserved: list[Job]) -> dict[uuid.UUID, float]:
     if not reserved:
         return {}
     mine = [job.id for job in reserved]
-    admission = scheduler.Admission.start(utcnow())
-    admission.load_tenants({job.tenant_id for job in reserved}, exclude=mine)
-    admission.load_keys({key for job in reserved for key in job.flow_keys}, exclude=mine,
+    decision = admission.Admission.start(utcnow())
+    decision.load_tenants({job.tenant_id for job in reserved}, exclude=mine)
+    decision.load_keys({key for job in reserved for key in job.flow_keys}, exclude=mine,
                         queue_behind=True)
     admitted: dict[uuid.UUID, float] = {}
     # Highest priority first; otherwise the order they were created in.
     for job in sorted(reserved, key=lambda j: -j.priority):
-        ok, countdown, why = admission.admit(job.tenant_id, job.flow_keys)
+        ok, countdown, why = decision.admit(job.tenant_id, job.flow_keys)
         if ok:
             admitted[job.id] = countdown
             continue
         log.info("job %s waits for %s", job.id, why)
         job.dispatched_at = None
         job.waiting_for = why
-        job.message = scheduler.waiting_message(why, admission.tenant_limit.get(job.tenant_id))
-    admission.save()
+        job.message = admission.waiting_message(why, decision.tenant_limit.get(job.tenant_id))
+    decision.save()
     return admitted
 
 
@@ -275,7 +275,7 @@ def _forget_changed_tiers(session: Session, _context: Any, _instances: Any) -> N
 
 def tenant_lock_key(tenant_id: uuid.UUID) -> int:
     """The advisory lock that serialises a tenant's slot accounting (the scheduler's)."""
-    return scheduler.tenant_lock_id(tenant_id)
+    return admission.tenant_lock_id(tenant_id)
 
 
 def dispatch(job: Job, countdown: float | None = None) -> bool:
@@ -293,20 +293,20 @@ def dispatch(job: Job, countdown: float | None = None) -> bool:
         return False
     message = Message.of(job)
     keys = list(job.flow_keys or ())
-    admission = scheduler.Admission.start(now)
-    admission.load_tenants([job.tenant_id])
-    admission.load_keys(keys)
-    ok, wait, why = admission.admit(job.tenant_id, keys)
+    decision = admission.Admission.start(now)
+    decision.load_tenants([job.tenant_id])
+    decision.load_keys(keys)
+    ok, wait, why = decision.admit(job.tenant_id, keys)
     held = []
     if ok:
-        admission.save()
+        decision.save()
         ok = bool(db.session.execute(
             update(Job).where(Job.id == job.id, Job.dispatched_at.is_(None),
                               Job.status.in_(("queued", "retrying")))
             .values(dispatched_at=now)).rowcount)
     else:
-        held = scheduler.hold({job.id: (why, scheduler.waiting_message(
-            why, admission.tenant_limit.get(job.tenant_id)))}, now)
+        held = scheduler.hold({job.id: (why, admission.waiting_message(
+            why, decision.tenant_limit.get(job.tenant_id)))}, now)
     db.session.commit()
     _emit_rows(held)
     return ok and _send_or_release(message, max(countdown or 0.0, wait) or None)
@@ -385,7 +385,7 @@ def hand_on(tenant_id: uuid.UUID, keys: list[str] | tuple[str, ...] = ()) -> int
     """Right after a job stops holding its slots: give them to the next waiting jobs
     at once (the tenant's own, and any tenant's waiting for the same keys), not at
     the relay's next run. Cheap when nothing waits."""
-    freed = scheduler.concurrency_keys(keys)
+    freed = admission.concurrency_keys(keys)
     if not scheduler.anything_waiting([tenant_id], freed):
         return 0
     try:

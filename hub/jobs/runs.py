@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from hub.extensions import db
-from hub.jobs import events, scheduler
+from hub.jobs import admission, events
 from hub.jobs import steps as job_steps
 from hub.jobs.ledger import add_event, commit_and_dispatch, dispatch, hand_on, job_event_data
 from hub.jobs.schema import dump_job
@@ -113,7 +113,7 @@ def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
 def pace_start(run: JobRun) -> None:
     """Hold the attempt until its rate keys allow it to start (usually no wait: the
     scheduler granted this start; a worker that was busy then may be late)."""
-    wait = scheduler.start_delay(run.extra.get("flow_keys", ()))
+    wait = admission.start_delay(run.extra.get("flow_keys", ()))
     if wait > 0:
         time.sleep(wait)
 

@@ -114,7 +114,7 @@ class JobContext(Protocol):
 
 Handler = Callable[[JobContext], Any]
 # The flow-control keys a job's attempts hold, from its payload and tenant (FLOW_LIMITS
-# limits them; hub/jobs/scheduler.py). Runs when the job is created, in its transaction.
+# limits them; hub/jobs/admission.py). Runs when the job is created, in its transaction.
 FlowKeys = Callable[[dict[str, Any], uuid.UUID], list[str]]
 
 
