@@ -6,10 +6,9 @@ are written by one statement (array parameters, so its text and plan are the
 same for one job or a batch), the tenant's slots and the jobs' flow-control
 keys are checked next (`hub/jobs/admission.py`), then the commit. Only after
 the commit are the broker messages and the `job.updated` events sent, each
-kind as one Redis pipeline. A job a limit
-holds back (saying which in `waiting_for`), or whose message could not be
-sent, keeps `dispatched_at = NULL`; a hand-on or the relay sends it later,
-as for every job.
+kind as one Redis pipeline. A job a limit holds back (saying which in
+`waiting_for`), or whose message could not be sent, keeps
+`dispatched_at = NULL`; a hand-on or the relay sends it later, as for every job.
 """
 from __future__ import annotations
 
