@@ -133,6 +133,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "MAIL_PORT": (_int, 25),
     "MAIL_USE_TLS": (_bool, False),
     "MAIL_USE_SSL": (_bool, False),
+    # TLS to the relay checks its certificate: system CAs, or this PEM file for a private CA.
+    "MAIL_TLS_CA_FILE": (str, None),
+    "MAIL_TLS_VERIFY": (_bool, True),
     "MAIL_USERNAME": (str, None),
     "MAIL_PASSWORD": (str, None),
     "MAIL_DEFAULT_SENDER": (str, "Integration Hub <no-reply@localhost>"),
@@ -445,8 +448,13 @@ def check_mail_settings(cfg: dict[str, Any]) -> None:
     """Mail settings that cannot work; any environment."""
     from email.utils import parseaddr
 
+    if cfg["HUB_ENV"] == "production" and not cfg["MAIL_TLS_VERIFY"]:
+        raise ConfigError("MAIL_TLS_VERIFY=false sends the SMTP password to whoever answers; "
+                          "in production point MAIL_TLS_CA_FILE at the relay's CA instead")
     if cfg["MAIL_USE_TLS"] and cfg["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (implicit TLS) exclude each other")
+    if cfg["MAIL_TLS_CA_FILE"] and not os.path.isfile(cfg["MAIL_TLS_CA_FILE"]):
+        raise ConfigError(f"MAIL_TLS_CA_FILE {cfg['MAIL_TLS_CA_FILE']!r} is not a readable file")
     if "@" not in parseaddr(cfg["MAIL_DEFAULT_SENDER"] or "")[1]:
         raise ConfigError("MAIL_DEFAULT_SENDER must be an address, e.g. 'Hub <no-reply@example.com>'")
     if bool(cfg["MAIL_USERNAME"]) != bool(cfg["MAIL_PASSWORD"]):

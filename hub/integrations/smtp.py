@@ -39,6 +39,18 @@ class SmtpSettings:
     timeout: float = 30.0
     suppress: bool = False
     debug: int = 0
+    # TLS (either kind) checks the server's certificate and name against the system's
+    # CAs, or against `ca_file` for a relay with a private CA. `verify=False` encrypts
+    # without knowing whom to: development relays only (production refuses it).
+    ca_file: str | None = None
+    verify: bool = True
+
+    def tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 @dataclass(frozen=True)
@@ -87,12 +99,14 @@ class _TimedConnection(Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         s = self.settings
-        smtp_class = smtplib.SMTP_SSL if s.use_ssl else smtplib.SMTP
-        host = smtp_class(s.server, s.port, timeout=s.timeout)
+        if s.use_ssl:
+            host = smtplib.SMTP_SSL(s.server, s.port, timeout=s.timeout, context=s.tls_context())
+        else:
+            host = smtplib.SMTP(s.server, s.port, timeout=s.timeout)
         try:
             host.set_debuglevel(s.debug)
             if s.use_tls:
-                host.starttls()
+                host.starttls(context=s.tls_context())
             if s.username and s.password:
                 host.login(s.username, s.password)
         except BaseException:

@@ -146,10 +146,16 @@ _validators: dict[str, jsonschema.Draft202012Validator] = {}
 
 
 def _validator(name: str, schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    """The type's schema validator, built once (every POST /jobs validates a payload)."""
+    """The type's schema validator, built once (every POST /jobs validates a payload).
+
+    Formats the schema names (`uuid`, `email`, `date-time`, ...) are checked, as
+    the OpenAPI document promises them: without a format checker, jsonschema
+    treats `format` as a note and `""` passed for a uuid.
+    """
     validator = _validators.get(name)
     if validator is None or validator.schema is not schema:
-        validator = _validators[name] = jsonschema.Draft202012Validator(schema)
+        validator = _validators[name] = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     return validator
 
 

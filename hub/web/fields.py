@@ -35,3 +35,17 @@ class UTCDateTimeField(ma.fields.DateTime):
             if self.clamp:
                 return (datetime.min if result.year == 1 else datetime.max).replace(tzinfo=UTC)
             raise self.make_error("invalid", input=value, obj_type="datetime in years 1-9999 (UTC)") from None
+
+
+class JSONBoolean(ma.fields.Boolean):
+    """A JSON body's boolean: `true` or `false` only.
+
+    marshmallow's Boolean also takes 0, 1, "yes", "on" and the like (and since
+    `1 == True`, no truthy set can keep 1 out). Those belong to query strings;
+    in a JSON body they are a 422, as the OpenAPI document's `boolean` says.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

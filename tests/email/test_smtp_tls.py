@@ -9,7 +9,13 @@ import pytest
 from flask import Flask
 
 from hub.extensions import mail
-from hub.integrations.smtp import OutgoingEmail, SmtpPermanentError, SmtpSettings, send_email
+from hub.integrations.smtp import (
+    OutgoingEmail,
+    SmtpPermanentError,
+    SmtpSettings,
+    SmtpTemporaryError,
+    send_email,
+)
 from tests.support.certs import self_signed
 from tests.support.smtp_sink import SmtpSink
 
@@ -45,8 +51,28 @@ def mail_app() -> Iterator[Flask]:
 
 
 def _settings(sink: SmtpSink, **kw) -> SmtpSettings:
+    """Settings that trust the sink's certificate as MAIL_TLS_CA_FILE would."""
+    kw.setdefault("ca_file", str(sink.certificate.cert_file))
     return SmtpSettings(server="127.0.0.1", port=sink.port, use_ssl=sink.tls == "implicit",
                         use_tls=sink.tls == "starttls", timeout=5, **kw)
+
+
+def test_a_certificate_nobody_vouches_for_is_refused_before_the_password_goes(mail_app, secure_sink):
+    """Without the relay's CA (here: the system's CAs only) the TLS handshake fails, so the
+    login is never sent to a server that merely claims to be the relay."""
+    with pytest.raises(SmtpTemporaryError) as refused:
+        send_email(_settings(secure_sink, ca_file=None, username=USER, password=PASSWORD), MESSAGE)
+    assert refused.value.code == "SMTP_TLS_ERROR"
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.value.message
+    assert secure_sink.failed_logins == [] and secure_sink.messages() == []
+
+
+def test_verification_off_still_encrypts(mail_app, secure_sink):
+    """MAIL_TLS_VERIFY=false (development relays) skips the check, not the encryption."""
+    send_email(_settings(secure_sink, ca_file=None, verify=False, username=USER, password=PASSWORD),
+               MESSAGE)
+    (received,) = secure_sink.messages()
+    assert received.tls is True
 
 
 def test_mail_goes_encrypted_and_logged_in(mail_app, secure_sink):
@@ -84,7 +110,7 @@ def test_a_password_is_never_sent_before_starttls(mail_app, certificate):
     sink.start()
     try:
         settings = SmtpSettings(server="127.0.0.1", port=sink.port, username=USER, password=PASSWORD,
-                                timeout=5)
+                                timeout=5, ca_file=str(certificate.cert_file))
         with pytest.raises(SmtpPermanentError) as refused:
             send_email(settings, MESSAGE)
         assert refused.value.code == "SMTP_NOT_SUPPORTED" and "MAIL_USE_TLS" in refused.value.message

@@ -46,10 +46,25 @@ def test_unknown_type_and_bad_payload_are_422(register):
     assert "seconds" in errors and "_schema" in errors  # wrong type, and an unknown field
     assert_error(owner.post("/api/v1/jobs", json={"type": "demo.sleep"}), 422, "VALIDATION_ERROR")
     assert_error(owner.post("/api/v1/jobs", json={**DEMO, "payload": [1]}), 422, "VALIDATION_ERROR")
+    body = assert_error(owner.post("/api/v1/jobs", json={**DEMO, "notify": 1}), 422, "VALIDATION_ERROR")
+    assert "notify" in body["details"]["fields"]["json"]  # a JSON boolean, not a truthy number
     assert_error(owner.post("/api/v1/jobs", json={**DEMO, "run_at": "tomorrow"}),
                  422, "VALIDATION_ERROR")
     assert_error(owner.post("/api/v1/jobs", json={**DEMO, "run_at": "2030-01-01T00:00:00"}),
                  422, "VALIDATION_ERROR")  # no time zone
+
+
+def test_a_payload_field_must_have_its_documented_format(register):
+    """A `"format": "uuid"` in a type's schema is checked, alone and in a batch, not only documented."""
+    owner = register()
+    bad = {"type": "payments.reconcile",
+           "payload": {"from": "2026-01-01T00:00Z", "to": "2026-02-01T00:00Z", "reconciliation_id": ""}}
+    body = assert_error(owner.post("/api/v1/jobs", json=bad), 422, "VALIDATION_ERROR")
+    assert "reconciliation_id" in body["details"]["fields"]["json"]["payload"]
+    body = assert_error(owner.post("/api/v1/jobs/batch", json={"jobs": [DEMO, bad]}), 422,
+                        "VALIDATION_ERROR")
+    assert list(body["details"]["fields"]["json"]["jobs"]) == ["1"]
+    assert owner.get("/api/v1/jobs").get_json()["data"] == []  # the valid one was not queued either
 
 
 def test_run_at_parks_the_job_until_then(app, register):

@@ -52,6 +52,7 @@ def source():
 def worker(workers, smtp, security_stripe):
     settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_USE_TLS": True,
                 "MAIL_USERNAME": SMTP_USER, "MAIL_PASSWORD": SMTP_PASSWORD, "MAIL_SUPPRESS_SEND": False,
+                "MAIL_TLS_CA_FILE": str(smtp.certificate.cert_file),
                 "MAIL_DEFAULT_SENDER": "Hub <hub@tests.example>", "MAIL_TIMEOUT": 5,
                 **STRIPE, "STRIPE_API_BASE": security_stripe.url, "LOG_LEVEL": "DEBUG"}
     return workers.worker("secrets", settings, loglevel="DEBUG")

@@ -38,6 +38,8 @@ def test_production_accepts_real_settings():
     ("SECRET_KEY", "short", "SECRET_KEY is too short"),
     ("FLOWER_BASIC_AUTH", "staff:staff", "FLOWER_BASIC_AUTH"),
     ("DATABASE_URL", "sqlite:///x.db", "DATABASE_URL"),
+    ("MAIL_TLS_VERIFY", "false", "MAIL_TLS_VERIFY=false"),
+    ("MAIL_TLS_CA_FILE", "/nonexistent/relay-ca.pem", "MAIL_TLS_CA_FILE"),
 ])
 def test_production_refuses_missing_or_development_secrets(name, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -8,6 +8,7 @@ from hub.services import files
 from hub.web import jsonio
 from hub.web.envelope import PaginationArgsSchema
 from hub.web.errors import HubError
+from hub.web.fields import JSONBoolean
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "email")
 PUBLIC_STATUSES = ("pending", "uploaded", "processing", "processed", "failed")
@@ -16,7 +17,7 @@ PUBLIC_STATUSES = ("pending", "uploaded", "processing", "processed", "failed")
 class CsvColumnSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     type = ma.fields.String(load_default="string", validate=ma.validate.OneOf(COLUMN_TYPES))
-    required = ma.fields.Boolean(load_default=False,
+    required = JSONBoolean(load_default=False,
                                  metadata={"description": "An empty value is an error."})
     enum = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=500)),
                           validate=ma.validate.Length(min=1, max=200))
@@ -30,10 +31,10 @@ class CsvSchemaSchema(ma.Schema):
 
     columns = ma.fields.List(ma.fields.Nested(CsvColumnSchema), required=True,
                              validate=ma.validate.Length(min=1, max=500))
-    header = ma.fields.Boolean(load_default=True,
+    header = JSONBoolean(load_default=True,
                                metadata={"description": "The first row names the columns; without "
                                                         "a header, columns are matched by position."})
-    allow_extra_columns = ma.fields.Boolean(load_default=True)
+    allow_extra_columns = JSONBoolean(load_default=True)
     delimiter = ma.fields.String(validate=ma.validate.OneOf([",", ";", "\t", "|"]),
                                  metadata={"description": "Found from the data when not given."})
 

@@ -5,6 +5,7 @@ from hub.api.schemas import UTCDateTimeField
 from hub.jobs.schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
 from hub.models import PRIORITIES, STATUSES
 from hub.web.envelope import PaginationArgsSchema
+from hub.web.fields import JSONBoolean
 
 
 class JobCreateSchema(ma.Schema):
@@ -15,7 +16,7 @@ class JobCreateSchema(ma.Schema):
     run_at = UTCDateTimeField(load_default=None, allow_none=True,
                               metadata={"description": "Start no earlier than this (UTC, with offset); "
                                                        "at most a year ahead, else 422."})
-    notify = ma.fields.Boolean(load_default=False,
+    notify = JSONBoolean(load_default=False,
                                metadata={"description": "Email me when the job finishes."})
     priority = ma.fields.String(
         load_default="normal", validate=ma.validate.OneOf(PRIORITIES),

@@ -6,7 +6,7 @@ import marshmallow as ma
 from hub.jobs.schema import JobSchema
 from hub.models import STATUSES
 from hub.web.envelope import PaginationArgsSchema
-from hub.web.fields import UTCDateTimeField
+from hub.web.fields import JSONBoolean, UTCDateTimeField
 
 
 class _FilterFields(ma.Schema):
@@ -71,7 +71,7 @@ class BulkFilterSchema(_FilterFields):
 
 class BulkActionSchema(ma.Schema):
     filter = ma.fields.Nested(BulkFilterSchema, load_default=dict)
-    dry_run = ma.fields.Boolean(load_default=True, metadata={
+    dry_run = JSONBoolean(load_default=True, metadata={
         "description": "Count only (the default). A real run sends `dry_run: false`."})
     expected = ma.fields.Integer(validate=ma.validate.Range(min=0), metadata={
         "description": "With `dry_run: false`: the `selected` of the dry run. A different "

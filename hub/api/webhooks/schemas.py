@@ -6,6 +6,7 @@ from hub.api.schemas import UTCDateTimeField
 from hub.jobs.events import EVENT_TYPES
 from hub.models import DELIVERY_STATUSES
 from hub.web.envelope import PaginationArgsSchema
+from hub.web.fields import JSONBoolean
 
 
 def _unique(values: list[str]) -> None:
@@ -34,14 +35,14 @@ class EndpointCreateSchema(ma.Schema):
     url = _url_field(required=True)
     events = _events_field(required=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
-    enabled = ma.fields.Boolean(load_default=True)
+    enabled = JSONBoolean(load_default=True)
 
 
 class EndpointUpdateSchema(ma.Schema):
     url = _url_field()
     events = _events_field()
     description = ma.fields.String(validate=ma.validate.Length(max=500))
-    enabled = ma.fields.Boolean()
+    enabled = JSONBoolean()
 
     @ma.validates_schema
     def _not_empty(self, data, **kwargs):

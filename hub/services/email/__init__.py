@@ -248,7 +248,8 @@ def smtp_settings() -> smtp.SmtpSettings:
     return smtp.SmtpSettings(
         server=cfg["MAIL_SERVER"], port=cfg["MAIL_PORT"], use_tls=cfg["MAIL_USE_TLS"],
         use_ssl=cfg["MAIL_USE_SSL"], username=cfg["MAIL_USERNAME"], password=cfg["MAIL_PASSWORD"],
-        timeout=cfg["MAIL_TIMEOUT"], suppress=current_app.extensions["mail"].suppress)
+        timeout=cfg["MAIL_TIMEOUT"], suppress=current_app.extensions["mail"].suppress,
+        ca_file=cfg["MAIL_TLS_CA_FILE"], verify=cfg["MAIL_TLS_VERIFY"])
 
 
 def _content(payload: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -1,6 +1,6 @@
-import marshmallow as ma
 
 from hub.api.schemas import NewPasswordSchema, email_field, name_field, password_field, role_field
+from hub.web.fields import JSONBoolean
 
 
 class UserCreateSchema(NewPasswordSchema):
@@ -13,5 +13,5 @@ class UserCreateSchema(NewPasswordSchema):
 class UserUpdateSchema(NewPasswordSchema):
     name = name_field()
     role = role_field()
-    is_active = ma.fields.Boolean()
+    is_active = JSONBoolean()
     password = password_field()
