@@ -42,6 +42,8 @@ INTEGRATIONS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
                  ["requests_per_side", "raw_ms_per_request", "hub_ms_per_request", "ratio"]),
     "email": (["bench/bench_email.py"], ["200"], ["50"],
               ["messages_per_side", "raw_ms_per_message", "hub_ms_per_message", "ratio"]),
+    "scheduler": (["-m", "bench.scheduler"], [], ["--jobs", "2000", "--probes", "8"],
+                  ["relay", "quiet_tenant", "quiet_tenant_shallow"]),
     "realtime": (["bench/realtime.py"], [],
                  ["--sockets", "2000", "--busy", "1000", "--room", "500", "--seconds", "5"],
                  ["sockets", "busy", "room", "sockets_open", "rss_before_mb", "rss_after_mb",
@@ -150,6 +152,8 @@ def report(results: dict) -> str:
     out, mail = results["outbound"], results["email"]
     rt = results["realtime"]
     rt_idle, rt_busy, fan = rt.get("api_idle") or {}, rt.get("api_busy") or {}, rt.get("fanout") or {}
+    sched, quiet = results["scheduler"].get("relay") or {}, results["scheduler"].get("quiet_tenant") or {}
+    shallow = results["scheduler"].get("quiet_tenant_shallow") or {}
     m = results["machine"]
     runs = up.get("runs") or {}
     hub_growth = max((r["growth_mb"] for n, r in runs.items() if n.startswith("hub")), default=None)
@@ -226,6 +230,19 @@ def report(results: dict) -> str:
          f"no socket {_fmt(rt_idle.get('post_jobs_per_s'), ' jobs/s')}",
          f"{_fmt(rt.get('post_jobs_rate_ratio'))} (rate)", "≥ 0.9",
          _met(None if rt.get("post_jobs_rate_ratio") is None else rt["post_jobs_rate_ratio"] >= 0.9)),
+        (f"Scheduler: relay, {_fmt(sched.get('jobs'))} queued jobs of {_fmt(sched.get('tenants'))} tenants",
+         _fmt(sched.get("relay_jobs_per_s"), " jobs/s"),
+         f"{_fmt(sched.get('raw_send_task_per_s'))} send_task/s", f"{_fmt(sched.get('ratio'))} (rate)",
+         "—", "—"),
+        *[(f"Scheduler: a quiet tenant's job while that backlog drains, {what}: created → "
+           "dispatched p50 / max", f"{_fmt(q.get('dispatch_p50_ms'), ' ms')} / "
+           f"{_fmt(q.get('dispatch_max_ms'), ' ms')}", "—", "—", "—", "—") for what, q in (
+               ("broker as deep as the tenants' slots", quiet),
+               (f"broker kept to {_fmt(shallow.get('queue_depth'))} (queue:default)", shallow))],
+        *[(f"Scheduler: the same, {what}: created → running p50 / max",
+           f"{_fmt(q.get('start_p50_ms'), ' ms')} / {_fmt(q.get('start_max_ms'), ' ms')}", "—", "—",
+           "≤ 1 s", _met(None if q.get("start_p50_ms") is None else q["start_p50_ms"] <= 1000))
+          for what, q in (("deep broker", quiet), ("shallow broker", shallow))],
         ("Realtime: logout → the login's socket closed", _fmt(rt.get("logout_to_socket_closed_ms"), " ms"),
          "—", "—", "≤ 2 s", _met(None if rt.get("logout_to_socket_closed_ms") is None
                                   else rt["logout_to_socket_closed_ms"] <= 2000)),

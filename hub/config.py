@@ -114,9 +114,17 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "JOB_RETENTION_ENABLED": (_bool, True),
     "JOB_BATCH_MAX": (_int, 1000),
     "JOB_TIER_LIMITS": (_json, {
-        "free": {"rate": "30 per minute", "concurrency": 2},
-        "standard": {"rate": "120 per minute", "concurrency": 5},
-        "enterprise": {"rate": "600 per minute", "concurrency": 20},
+        "free": {"rate": "30 per minute", "concurrency": 2, "max_priority": "normal"},
+        "standard": {"rate": "120 per minute", "concurrency": 5, "max_priority": "high"},
+        "enterprise": {"rate": "600 per minute", "concurrency": 20, "max_priority": "high"},
+    }),
+    # Flow-control keys (hub/jobs/admission.py): an exact key, or `<kind>:*` for every key
+    # of a kind; each {"rate": "N/second"} and/or {"concurrency": N}, global to all processes.
+    "FLOW_LIMITS": (_json, {
+        "smtp": {"rate": "10/second"},
+        "stripe:*": {"rate": "25/second"},
+        "webhook-endpoint:*": {"concurrency": 2},
+        "connection:*": {"concurrency": 1},
     }),
     "IDEMPOTENCY_TTL_HOURS": (_int, 24),
     "BEAT_SCHEDULE_FILE": (str, "instance/celerybeat-schedule"),
@@ -369,6 +377,27 @@ def check_password_settings(cfg: dict[str, Any]) -> None:
                 raise ConfigError(f"{name} must be at least {least} in production")
 
 
+def check_flow_limits(flows: Any) -> None:
+    """FLOW_LIMITS: key pattern -> {"rate": "N/second"} and/or {"concurrency": N}."""
+    from limits import parse
+
+    if not isinstance(flows, dict):
+        raise ConfigError("FLOW_LIMITS must be a JSON object of key pattern -> {rate, concurrency}")
+    for key, limits in flows.items():
+        try:
+            if not isinstance(limits, dict) or not limits or set(limits) - {"rate", "concurrency"}:
+                raise ValueError("give a rate, a concurrency or both, and nothing else")
+            if "*" in key[:-1] or (key.endswith("*") and not key.endswith(":*")):
+                raise ValueError("a pattern is an exact key or ends in ':*'")
+            if "rate" in limits:
+                parse(limits["rate"])
+            if "concurrency" in limits and (isinstance(limits["concurrency"], bool)
+                                            or int(limits["concurrency"]) < 1):
+                raise ValueError("concurrency must be at least 1")
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"FLOW_LIMITS[{key!r}]: {exc}") from None
+
+
 def check_job_settings(cfg: dict[str, Any]) -> None:
     """Job settings that would break the pipeline's guarantees; any environment."""
     from limits import parse
@@ -381,8 +410,11 @@ def check_job_settings(cfg: dict[str, Any]) -> None:
             parse(limits["rate"])
             if int(limits["concurrency"]) < 1:
                 raise ValueError("concurrency must be at least 1")
+            if limits.get("max_priority", "high") not in ("low", "normal", "high"):
+                raise ValueError("max_priority must be low, normal or high")
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"JOB_TIER_LIMITS[{tier!r}]: {exc}") from None
+    check_flow_limits(cfg["FLOW_LIMITS"])
     quota = cfg["TENANT_STORAGE_QUOTA_BYTES"]
     if not isinstance(quota, dict) or any(
             v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0)

@@ -161,6 +161,7 @@ class HubTask(Task):
             if jtype is None:
                 job_runs.fail(run, "UNKNOWN_JOB_TYPE", f"no handler for job type {run.type}", None)
                 return {"status": "failed"}
+            job_runs.pace_start(run)
             result = jtype.handler(HandlerContext(run))
             job_runs.succeed(run, result)
             log.info("job %s succeeded on attempt %s", run.job_id, run.attempt)

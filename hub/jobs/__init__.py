@@ -7,6 +7,8 @@ The modules beside this one:
 - `types`: declaring a job type (`@job_type`), its payload schema and retry policy;
 - `ledger`: creating and dispatching (the outbox);
 - `outbox`: the relay, sending later what could not be sent at commit, recovering leases;
+- `scheduler`: which waiting job goes next: tenants in turns, priorities inside a turn;
+- `admission`: what fits: tenant slots and flow-control keys (FLOW_LIMITS), under locks;
 - `runs`: the worker side: claim, lease, finish;
 - `steps`: the single-statement SQL the worker side runs on PostgreSQL;
 - `events`: in-process domain events that listeners turn into more jobs;
@@ -20,8 +22,8 @@ from typing import Any
 
 __all__ = [
     "MAX_RUN_AT", "RUN_TASK", "add_event", "cancel", "commit_and_dispatch", "create_job", "dispatch",
-    "get_job", "job_event_data", "list_events", "purge_finished", "relay", "retry", "send_to_broker",
-    "tier_limits",
+    "get_job", "hand_on", "job_event_data", "list_events", "purge_finished", "relay", "retry",
+    "send_to_broker", "tier_limits",
 ]
 
 

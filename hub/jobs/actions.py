@@ -20,12 +20,13 @@ from hub.web.errors import HubError
 
 
 def create(actor: audit.Actor, type_name: str, payload: Any, *, run_at: datetime | None = None,
-           notify: bool = False) -> Any:
+           notify: bool = False, priority: str = "normal") -> Any:
     """Queue a job for a caller and audit it. Commits, then dispatches. (The caller has
     counted it against the tenant's rate.)"""
-    spec = intake.NewJob(type_name, payload, run_at, notify)
+    spec = intake.NewJob(type_name, payload, run_at, notify, priority=priority)
     (job,) = intake.accept(
-        actor.tenant_id, [spec], intake.validate([spec]), created_by=actor.user_id,
+        actor.tenant_id, [spec], intake.validate([spec], tenant_id=actor.tenant_id),
+        created_by=actor.user_id,
         api_key_id=actor.api_key_id,
         audit=[intake.AuditRow("job.created", "job", str(spec.id), {"type": type_name},
                                audit.request_ip())])

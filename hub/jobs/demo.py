@@ -21,14 +21,22 @@ SCHEMA = {
         # description is what a person sees beside the checkbox in the console.
         "record": {"type": "boolean", "default": False,
                    "description": "Save a note that the job finished, together with its success."},
+        "flow_key": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+                     "description": "Hold the flow-control key `demo:<tenant id>:<this>` while "
+                                    "running, to watch FLOW_LIMITS' `demo:*` limit at work."},
     },
 }
+
+
+def _flow_keys(payload: dict[str, Any], tenant_id: Any) -> list[str]:
+    # Scoped to the tenant: one tenant's demo keys never hold back another's jobs.
+    return [f"demo:{tenant_id}:{payload['flow_key']}"] if payload.get("flow_key") else []
 
 # Quick retries so a person can watch one: about 1 s, then 2 s, 3 attempts in all.
 POLICY = RetryPolicy(max_attempts=3, base_delay=1.0, factor=2.0, max_delay=30.0, jitter=0.2)
 
 
-@job_type("demo.sleep", schema=SCHEMA, queue="default", retry=POLICY,
+@job_type("demo.sleep", schema=SCHEMA, queue="default", retry=POLICY, flow_keys=_flow_keys,
           description="Sleep `seconds` with progress each second; fail the first `fail_times` "
                       "attempts with a retryable error.")
 def sleep(ctx: JobContext) -> dict[str, Any]:

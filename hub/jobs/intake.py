@@ -3,11 +3,12 @@
 The same outbox as `jobs.create_job` + `jobs.commit_and_dispatch`, on a shorter path for the
 API's hot endpoints: the jobs, their `queued` events and the caller's audit rows
 are written by one statement (array parameters, so its text and plan are the
-same for one job or a batch), the tenant's slots are checked by a second,
-then the commit. Only after the commit are the broker messages and the
-`job.updated` events sent, each kind as one Redis pipeline. A job whose tenant
-has no free slot, or whose message could not be sent, keeps
-`dispatched_at = NULL` and the relay sends it later, as for every job.
+same for one job or a batch), the tenant's slots and the jobs' flow-control
+keys are checked next (`hub/jobs/admission.py`), then the commit. Only after
+the commit are the broker messages and the `job.updated` events sent, each
+kind as one Redis pipeline. A job a limit holds back (saying which in
+`waiting_for`), or whose message could not be sent, keeps
+`dispatched_at = NULL`; a hand-on or the relay sends it later, as for every job.
 """
 from __future__ import annotations
 
@@ -25,11 +26,18 @@ from sqlalchemy import text
 
 from hub import tracing
 from hub.extensions import db
-from hub.jobs.ledger import Message, check_new_job, send_to_broker, tenant_lock_key, tier_limits
+from hub.jobs import admission
+from hub.jobs.ledger import (
+    Message,
+    check_new_job,
+    check_priority,
+    send_to_broker,
+    tenant_lock_key,
+    with_queue_key,
+)
 from hub.jobs.schema import dump_job
 from hub.jobs.types import JobType
-from hub.models import utcnow
-from hub.models.job import IN_FLIGHT_SQL
+from hub.models import PRIORITIES, utcnow
 from hub.realtime import JOB_UPDATED, emit_many, job_rooms
 from hub.web.context import current_request_id
 from hub.web.errors import ValidationFailed
@@ -46,6 +54,7 @@ class NewJob:
     run_at: datetime | None = None
     notify: bool = False
     id: uuid.UUID = field(default_factory=uuid.uuid4)
+    priority: str = "normal"
 
 
 def _dumps(value: Any) -> str | None:
@@ -59,15 +68,19 @@ _WRITE = text("""
 WITH new_jobs AS (
     INSERT INTO jobs (id, tenant_id, type, queue, status, progress, message, payload, attempts,
                       max_attempts, next_attempt_at, dispatched_at, request_id, created_by,
-                      created_by_api_key, notify, traceparent, version, created_at, updated_at)
+                      created_by_api_key, notify, traceparent, version, created_at, updated_at,
+                      priority, flow_keys)
     SELECT n.id, CAST(:tenant_id AS uuid), n.type, n.queue, 'queued', 0, 'queued',
            CAST(n.payload AS json), 0, n.max_attempts, n.next_at, n.dispatched_at, :request_id,
-           CAST(:created_by AS uuid), CAST(:api_key_id AS uuid), n.notify, :traceparent, 1, :now, :now
+           CAST(:created_by AS uuid), CAST(:api_key_id AS uuid), n.notify, :traceparent, 1, :now, :now,
+           n.priority, ARRAY(SELECT json_array_elements_text(CAST(n.flow_keys AS json)))
     FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[]), CAST(:queues AS varchar[]),
                 CAST(:payloads AS text[]), CAST(:max_attempts AS integer[]),
                 CAST(:next_at AS timestamptz[]), CAST(:dispatched AS timestamptz[]),
-                CAST(:notify AS boolean[]))
-         AS n(id, type, queue, payload, max_attempts, next_at, dispatched_at, notify)
+                CAST(:notify AS boolean[]), CAST(:priorities AS smallint[]),
+                CAST(:flow_keys AS text[]))
+         AS n(id, type, queue, payload, max_attempts, next_at, dispatched_at, notify, priority,
+              flow_keys)
 ), new_events AS (
     INSERT INTO job_events (job_id, kind, status, progress, message, attempt, data, request_id,
                             created_at)
@@ -86,20 +99,13 @@ WITH new_jobs AS (
 SELECT pg_advisory_xact_lock(:lock_key)
 """)
 
-# Under the tenant's lock (so on a snapshot that sees every committed slot): count the
-# tenant's jobs in flight, ours included, and give back the slots of our last jobs
-# over the limit. Returns the ids that wait in the outbox.
-_CONFIRM = text(f"""
-WITH in_flight AS (
-    SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE tenant_id = CAST(:tenant_id AS uuid)
-                               AND {IN_FLIGHT_SQL} LIMIT :cap) AS slots
-), mine AS (
-    SELECT m.id, m.ord FROM unnest(CAST(:reserved AS uuid[])) WITH ORDINALITY AS m(id, ord)
-)
-UPDATE jobs SET dispatched_at = NULL, version = jobs.version + 1
-FROM mine, in_flight
-WHERE jobs.id = mine.id AND mine.ord > :count - (in_flight.n - :limit)
-RETURNING jobs.id
+# New jobs a limit holds back (the scheduler said which and why): back to the outbox.
+_HOLD = text("""
+UPDATE jobs SET dispatched_at = NULL, waiting_for = h.why, message = h.message,
+                version = jobs.version + 1
+FROM unnest(CAST(:ids AS uuid[]), CAST(:whys AS varchar[]), CAST(:messages AS varchar[]))
+     AS h(id, why, message)
+WHERE jobs.id = h.id
 """)
 
 
@@ -114,11 +120,16 @@ class AuditRow:
     ip: str | None = None
 
 
-def validate(specs: Sequence[NewJob], *, batch: bool = False) -> list[JobType]:
+def validate(specs: Sequence[NewJob], *, batch: bool = False,
+             tenant_id: uuid.UUID | None = None) -> list[JobType]:
     """The job type of each job, or ValidationFailed if any is invalid (see
-    `jobs.check_new_job`): a single job's errors under `details.fields.json`, a
-    `batch`'s under `details.fields.json.jobs.<index>`."""
+    `jobs.check_new_job`, and `jobs.check_priority` for `tenant_id`'s plan): a single
+    job's errors under `details.fields.json`, a `batch`'s under
+    `details.fields.json.jobs.<index>`."""
     checked = [check_new_job(s.type, s.payload, s.run_at) for s in specs]
+    if tenant_id is not None:
+        checked = [(jtype, errs, message) if errs else (jtype, *check_priority(tenant_id, s.priority))
+                   for s, (jtype, errs, message) in zip(specs, checked, strict=True)]
     errors = {i: errs for i, (_, errs, _) in enumerate(checked) if errs}
     if errors and batch:
         raise ValidationFailed(f"{len(errors)} of the {len(specs)} jobs are not valid; none was queued.",
@@ -151,7 +162,10 @@ def accept(tenant_id: uuid.UUID, specs: Sequence[NewJob], types: Sequence[JobTyp
             dispatched_at=None if later else now, created_at=now, started_at=None,
             finished_at=None, updated_at=now, request_id=request_id, created_by=created_by,
             notify=spec.notify, version=1, traceparent=traceparent, event_data=_dumps(
-                {"run_at": spec.run_at.isoformat()} if spec.run_at else None)))
+                {"run_at": spec.run_at.isoformat()} if spec.run_at else None),
+            priority=PRIORITIES.index(spec.priority), waiting_for=None,
+            flow_keys=with_queue_key(jtype.flow_keys(spec.payload, tenant_id) if jtype.flow_keys
+                                     else [], jtype)))
     session = db.session
     session.execute(_WRITE, {
         "tenant_id": tenant_id, "request_id": request_id, "created_by": created_by,
@@ -162,27 +176,47 @@ def accept(tenant_id: uuid.UUID, specs: Sequence[NewJob], types: Sequence[JobTyp
         "max_attempts": [r.max_attempts for r in rows],
         "next_at": [r.next_attempt_at for r in rows], "dispatched": [r.dispatched_at for r in rows],
         "notify": [r.notify for r in rows], "event_data": [r.event_data for r in rows],
+        "priorities": [r.priority for r in rows], "flow_keys": [_dumps(r.flow_keys) for r in rows],
         "audit_ids": [uuid.uuid4() for _ in audit], "audit_actions": [a.action for a in audit],
         "audit_types": [a.object_type for a in audit], "audit_objects": [a.object_id for a in audit],
         "audit_details": [_dumps(a.details) for a in audit],
         "ip": audit[0].ip if audit else None})
     reserved = [r for r in rows if r.dispatched_at is not None]
-    if reserved:
-        limit = int(tier_limits(tenant_id)["concurrency"])
-        waiting = set(session.scalars(_CONFIRM, {
-            "tenant_id": tenant_id, "cap": limit + len(reserved), "limit": limit,
-            "count": len(reserved), "reserved": [r.id for r in reserved]}))
-        for row in reserved:
-            if row.id in waiting:
-                row.dispatched_at, row.version = None, 2
-        if waiting:
-            log.info("%d of %d new jobs wait for a free slot of their tenant", len(waiting), len(rows))
-        reserved = [r for r in reserved if r.id not in waiting]
+    countdowns = _admit(tenant_id, reserved, now) if reserved else {}
+    reserved = [r for r in reserved if r.id in countdowns]
     session.commit()
     emit_many([(JOB_UPDATED, dump_job(r), job_rooms(r)) for r in rows])
     if reserved:
-        _send([Message.of(r) for r in reserved])  # type: ignore[arg-type]
+        _send([Message.of(r, countdowns[r.id]) for r in reserved])
     return rows
+
+
+def _admit(tenant_id: uuid.UUID, reserved: list[SimpleNamespace], now: datetime) -> dict[uuid.UUID, float]:
+    """Under the tenant's lock (taken by the write) and its keys' (`scheduler`): which of
+    the new jobs holding a reserved slot keep it, highest priority first, and each one's
+    countdown. The others go back to the outbox, saying what they wait for."""
+    mine = [r.id for r in reserved]
+    decision = admission.Admission.start(now)
+    decision.load_tenants([tenant_id], exclude=mine)
+    decision.load_keys({k for r in reserved for k in r.flow_keys}, exclude=mine, queue_behind=True)
+    admitted: dict[uuid.UUID, float] = {}
+    held: dict[uuid.UUID, tuple[str, str]] = {}
+    for row in sorted(reserved, key=lambda r: -r.priority):  # stable: creation order otherwise
+        ok, countdown, why = decision.admit(tenant_id, row.flow_keys)
+        if ok:
+            admitted[row.id] = countdown
+        else:
+            held[row.id] = (why, admission.waiting_message(why, decision.tenant_limit.get(tenant_id)))
+    decision.save()
+    if held:
+        db.session.execute(_HOLD, {"ids": list(held), "whys": [w for w, _ in held.values()],
+                                   "messages": [m for _, m in held.values()]})
+        for row in reserved:
+            if row.id in held:
+                row.dispatched_at, row.version = None, 2
+                row.waiting_for, row.message = held[row.id]
+        log.info("%d of %d new jobs wait for a limit", len(held), len(reserved))
+    return admitted
 
 
 def _send(messages: list[Message]) -> None:
@@ -192,7 +226,7 @@ def _send(messages: list[Message]) -> None:
     try:
         with celery_app.producer_or_acquire() as producer, producer.batch(max_size=len(messages) + 1):
             for message in messages:
-                send_to_broker(message, producer=producer)
+                send_to_broker(message, message.countdown, producer=producer)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the jobs in the outbox
         log.warning("could not dispatch %d new jobs (%s); the relay will send them", len(messages), exc)
         db.session.rollback()

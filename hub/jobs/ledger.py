@@ -3,31 +3,32 @@
 The `jobs` table is the outbox. A job row is added in the same transaction as
 the domain rows that caused it; `commit_and_dispatch()` commits and only then hands new
 jobs to Celery (task id = job id). A job that could not be handed over (Redis
-down, or its tenant already has its share of jobs in flight) keeps
-`dispatched_at = NULL`, and `relay()` — run by beat every few seconds — sends it
-later (`hub/jobs/outbox.py`). The worker side of the ledger is in `hub/jobs/runs.py`.
+down, its tenant's slots or one of its flow-control keys all taken) keeps
+`dispatched_at = NULL`; a finished job hands its slots on at once
+(`hand_on()`), and `relay()` — run by beat every few seconds — sends whatever
+is left (`hub/jobs/outbox.py`). Which job goes next is the scheduler's choice
+(`hub/jobs/scheduler.py`). The worker side of the ledger is in `hub/jobs/runs.py`.
 """
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from hub import tracing
 from hub.extensions import db
+from hub.jobs import admission, scheduler
 from hub.jobs.schema import dump_job, emit_job_update
 from hub.jobs.types import JobType, get_job_type
-from hub.models import FINISHED_STATUSES, Job, JobEvent, Tenant, utcnow
+from hub.models import FINISHED_STATUSES, PRIORITIES, Job, JobEvent, Tenant, utcnow
 from hub.models.base import paginate
-from hub.models.job import IN_FLIGHT_SQL
 from hub.realtime import JOB_UPDATED, emit, job_rooms
 from hub.web.context import current_request_id
 from hub.web.errors import Conflict, NotFound, ValidationFailed
@@ -44,19 +45,31 @@ MAX_RUN_AT = timedelta(days=366)
 def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
                run_at: datetime | None = None, created_by: uuid.UUID | None = None,
                api_key_id: uuid.UUID | None = None, internal: bool = False,
-               notify: bool = False) -> Job:
+               notify: bool = False, priority: str = "normal",
+               flow_keys: list[str] | None = None) -> Job:
     """Add a queued job to the session; `commit_and_dispatch()` dispatches it.
 
+    `priority` orders the tenant's own waiting jobs (up to its tier's
+    `max_priority`); `flow_keys` are the keys its attempts hold, by default
+    what the job type declares for this payload.
+
     Raises ValidationFailed for an unknown type, a type clients may not create
-    (unless `internal`), a payload that does not match the type's schema, or a
-    `run_at` more than a year ahead.
+    (unless `internal`), a payload that does not match the type's schema, a
+    `run_at` more than a year ahead, or a priority above the tenant's tier.
     """
     tenant_id = uuid.UUID(str(tenant_id))  # callers may hold it as text (events, JSON)
     jtype, errors, message = check_new_job(type_name, payload, run_at, internal=internal)
     if errors:
         raise ValidationFailed(message, details={"fields": {"json": errors}})
     now = utcnow()
+    priority_errors, priority_message = check_priority(tenant_id, priority)
+    if priority_errors:
+        raise ValidationFailed(priority_message, details={"fields": {"json": priority_errors}})
+    if flow_keys is None:
+        flow_keys = jtype.flow_keys(payload, tenant_id) if jtype.flow_keys else []
+    flow_keys = with_queue_key(flow_keys, jtype)
     job = Job(id=uuid.uuid4(), tenant_id=tenant_id, type=jtype.name, queue=jtype.queue,
+              priority=PRIORITIES.index(priority), flow_keys=flow_keys,
               status="queued", progress=0, message="queued", payload=payload,
               attempts=0, max_attempts=jtype.retry.max_attempts,
               next_attempt_at=run_at if run_at and run_at > now else None,
@@ -67,6 +80,25 @@ def create_job(tenant_id: uuid.UUID, type_name: str, payload: Any, *,
     db.session.flush()
     add_event(job, "transition", "queued", data={"run_at": run_at.isoformat()} if run_at else None)
     return job
+
+
+def check_priority(tenant_id: uuid.UUID, priority: str) -> tuple[dict[str, Any], str]:
+    """Field errors of a job's priority for this tenant, and their summary (none: allowed)."""
+    if priority == "normal":
+        return {}, ""
+    if priority not in PRIORITIES:
+        return {"priority": [f"one of {', '.join(PRIORITIES)}"]}, f"Unknown priority {priority!r}."
+    allowed = admission.max_priority(admission.tenant_tier(tenant_id))
+    if PRIORITIES.index(priority) > PRIORITIES.index(allowed):
+        return ({"priority": [f"at most {allowed!r} on this tenant's plan"]},
+                f"The tenant's plan allows priorities up to {allowed!r}.")
+    return {}, ""
+
+
+def with_queue_key(flow_keys: list[str], jtype: JobType) -> list[str]:
+    """Every job holds its queue's key too: FLOW_LIMITS `queue:<name>` can keep the broker
+    shallow, so the backlog waits in the outbox, where tenants take turns."""
+    return [*flow_keys, f"queue:{jtype.queue}"]
 
 
 def check_new_job(type_name: str, payload: Any, run_at: datetime | None, *,
@@ -137,11 +169,13 @@ def commit_and_dispatch(*, expire: bool = True) -> None:
     pending = [db.session.get(Job, job_id) for job_id in db.session.info.pop(_PENDING, [])]
     pending = [job for job in pending if job is not None]
     db.session.flush()  # every row written before any tenant's lock is taken
-    updates = [(dump_job(job), job_rooms(job)) for job in pending]
     reserved = [job for job in pending if job.dispatched_at is not None
                 and job.status in ("queued", "retrying")]
-    released = _confirm_slots(reserved)
-    messages = [Message.of(job) for job in reserved if job.id not in released]
+    countdowns = _confirm_slots(reserved)
+    if len(countdowns) < len(reserved):
+        db.session.flush()  # the held-back jobs say why, in their events too
+    updates = [(dump_job(job), job_rooms(job)) for job in pending]
+    messages = [Message.of(job, countdowns[job.id]) for job in reserved if job.id in countdowns]
     session = db.session()
     keep, session.expire_on_commit = session.expire_on_commit, expire and session.expire_on_commit
     try:
@@ -151,28 +185,34 @@ def commit_and_dispatch(*, expire: bool = True) -> None:
     for payload, rooms in updates:
         emit(JOB_UPDATED, payload, rooms)
     for message in messages:
-        _send_or_release(message)
+        _send_or_release(message, message.countdown)
 
 
-def _confirm_slots(reserved: list[Job]) -> set[uuid.UUID]:
-    """Check the slots reserved in this transaction against each tenant's limit, under
-    the tenant's lock (held to the commit, which follows at once). Jobs over the
-    limit give their slot back and wait in the outbox; returns their ids."""
-    by_tenant: dict[uuid.UUID, list[Job]] = {}
-    for job in reserved:
-        by_tenant.setdefault(job.tenant_id, []).append(job)
-    released: set[uuid.UUID] = set()
-    for tenant_id in sorted(by_tenant):  # one lock order everywhere: no deadlocks
-        mine = by_tenant[tenant_id]
-        limit = int(tier_limits(tenant_id)["concurrency"])
-        _lock_tenant(tenant_id)
-        # Our own reservations are in the count (same transaction): at most limit + mine matter.
-        excess = _in_flight(tenant_id, cap=limit + len(mine)) - limit
-        for job in mine[len(mine) - excess:] if excess > 0 else ():
-            log.info("job %s waits for a free slot of its tenant", job.id)
-            job.dispatched_at = None
-            released.add(job.id)
-    return released
+def _confirm_slots(reserved: list[Job]) -> dict[uuid.UUID, float]:
+    """Check the slots reserved in this transaction against each tenant's and each
+    flow key's limits, under their locks (held to the commit, which follows at
+    once). Jobs over a limit give their slot back, say why, and wait in the
+    outbox. Returns the admitted jobs' countdowns (a rate key's next start)."""
+    if not reserved:
+        return {}
+    mine = [job.id for job in reserved]
+    decision = admission.Admission.start(utcnow())
+    decision.load_tenants({job.tenant_id for job in reserved}, exclude=mine)
+    decision.load_keys({key for job in reserved for key in job.flow_keys}, exclude=mine,
+                        queue_behind=True)
+    admitted: dict[uuid.UUID, float] = {}
+    # Highest priority first; otherwise the order they were created in.
+    for job in sorted(reserved, key=lambda j: -j.priority):
+        ok, countdown, why = decision.admit(job.tenant_id, job.flow_keys)
+        if ok:
+            admitted[job.id] = countdown
+            continue
+        log.info("job %s waits for %s", job.id, why)
+        job.dispatched_at = None
+        job.waiting_for = why
+        job.message = admission.waiting_message(why, decision.tenant_limit.get(job.tenant_id))
+    decision.save()
+    return admitted
 
 
 @event.listens_for(Session, "before_commit")
@@ -196,10 +236,12 @@ class Message:
     tenant_id: uuid.UUID
     request_id: str | None
     traceparent: str | None = None
+    countdown: float | None = None
 
     @classmethod
-    def of(cls, job: Job) -> Message:
-        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id, job.traceparent)
+    def of(cls, job: Any, countdown: float | None = None) -> Message:
+        return cls(job.id, job.queue, job.type, job.tenant_id, job.request_id,
+                   getattr(job, "traceparent", None), countdown)
 
 
 # tenant id -> (tier, when to read it again). A tier changes with a plan, rarely; a
@@ -232,38 +274,16 @@ def _forget_changed_tiers(session: Session, _context: Any, _instances: Any) -> N
 
 
 def tenant_lock_key(tenant_id: uuid.UUID) -> int:
-    """The advisory lock that serialises a tenant's slot accounting."""
-    return zlib.crc32(b"hub-dispatch:" + tenant_id.bytes)
-
-
-def _lock_tenant(tenant_id: uuid.UUID) -> None:
-    """Serialise slot accounting per tenant: a transaction-scoped advisory lock."""
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": tenant_lock_key(tenant_id)})
-
-
-# Built once: the count runs inside the tenant's lock on every dispatch.
-_IN_FLIGHT_COUNT = text(
-    f"SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = :tenant_id AND {IN_FLIGHT_SQL} "
-    "LIMIT :cap) AS in_flight").bindparams(bindparam("tenant_id", type_=Job.__table__.c.tenant_id.type))
-
-
-def _in_flight(tenant_id: uuid.UUID, cap: int | None = None) -> int:
-    """The tenant's jobs holding a slot, counted up to `cap` (enough to compare with a limit)."""
-    return db.session.scalar(_IN_FLIGHT_COUNT, {"tenant_id": tenant_id,
-                                                "cap": cap if cap is not None else 2**31 - 1}) or 0
-
-
-def _has_slot(tenant_id: uuid.UUID) -> bool:
-    _lock_tenant(tenant_id)
-    limit = int(tier_limits(tenant_id)["concurrency"])
-    return _in_flight(tenant_id, cap=limit) < limit
+    """The advisory lock that serialises a tenant's slot accounting (the scheduler's)."""
+    return admission.tenant_lock_id(tenant_id)
 
 
 def dispatch(job: Job, countdown: float | None = None) -> bool:
-    """Hand one committed job to the broker if it is due and its tenant has a slot.
+    """Hand one committed job to the broker if it is due and its tenant and keys allow.
 
     The slot is reserved (`dispatched_at`) and committed before the message is
     sent; if sending fails the reservation is released and the relay retries.
+    A job a limit holds back says why and waits for a hand-on or the relay.
     Returns True if a message was sent.
     """
     now = utcnow()
@@ -272,12 +292,24 @@ def dispatch(job: Job, countdown: float | None = None) -> bool:
     if countdown is None and job.next_attempt_at is not None and job.next_attempt_at > now:
         return False
     message = Message.of(job)
-    reserved = _has_slot(job.tenant_id) and db.session.execute(
-        update(Job).where(Job.id == job.id, Job.dispatched_at.is_(None),
-                          Job.status.in_(("queued", "retrying")))
-        .values(dispatched_at=now)).rowcount
+    keys = list(job.flow_keys or ())
+    decision = admission.Admission.start(now)
+    decision.load_tenants([job.tenant_id])
+    decision.load_keys(keys)
+    ok, wait, why = decision.admit(job.tenant_id, keys)
+    held = []
+    if ok:
+        decision.save()
+        ok = bool(db.session.execute(
+            update(Job).where(Job.id == job.id, Job.dispatched_at.is_(None),
+                              Job.status.in_(("queued", "retrying")))
+            .values(dispatched_at=now)).rowcount)
+    else:
+        held = scheduler.hold({job.id: (why, admission.waiting_message(
+            why, decision.tenant_limit.get(job.tenant_id)))}, now)
     db.session.commit()
-    return bool(reserved) and _send_or_release(message, countdown)
+    _emit_rows(held)
+    return ok and _send_or_release(message, max(countdown or 0.0, wait) or None)
 
 
 def _send_or_release(message: Message, countdown: float | None = None) -> bool:
@@ -290,6 +322,11 @@ def _send_or_release(message: Message, countdown: float | None = None) -> bool:
         db.session.execute(update(Job).where(Job.id == message.job_id).values(dispatched_at=None))
         db.session.commit()
         return False
+
+
+def _emit_rows(rows: list[Any]) -> None:
+    for row in rows:
+        emit(JOB_UPDATED, dump_job(row), job_rooms(row))
 
 
 def send_to_broker(message: Message, countdown: float | None = None, *, producer: Any = None) -> None:
@@ -311,6 +348,54 @@ def send_to_broker(message: Message, countdown: float | None = None, *, producer
             # publishing a single round trip (and quick to fail when Redis is down).
             ignore_result=True, headers=headers, **batched,
         )
+
+
+def dispatch_ready(batch: int = 200, *, grace: timedelta = timedelta(0),
+                   tenant_ids: list[uuid.UUID] | None = None, keys: list[str] | None = None) -> int:
+    """Send due waiting jobs the limits allow, tenants in turns (`hub/jobs/scheduler.py`).
+
+    Narrowed to `tenant_ids`/`keys` when a finished job hands its slots on;
+    every tenant when the relay runs. Jobs younger than `grace` that no limit
+    held back are left to their creator's own dispatch. Returns how many were sent.
+    """
+    now = utcnow()
+    picks, held = scheduler.pick(now, batch, fresh=now - grace, tenant_ids=tenant_ids, keys=keys)
+    rows = scheduler.hold(held, now) if held else []
+    waited = [p.id for p in picks if p.was_waiting_for is not None]
+    db.session.commit()
+    _emit_rows(rows)
+    if waited:  # no longer waiting for a limit: `waiting_for` is null again
+        _emit_rows(db.session.scalars(select(Job).where(Job.id.in_(waited))).all())
+        db.session.commit()
+    messages = [Message(p.id, p.queue, p.type, p.tenant_id, p.request_id, p.traceparent, p.countdown)
+                for p in picks]
+    sent = 0
+    for message in messages:
+        if not _send_or_release(message, message.countdown):
+            # The broker is down: leave the rest in the outbox for the next run.
+            rest = [m.job_id for m in messages[sent + 1:]]
+            db.session.execute(update(Job).where(Job.id.in_(rest)).values(dispatched_at=None))
+            db.session.commit()
+            break
+        sent += 1
+    return sent
+
+
+def hand_on(tenant_id: uuid.UUID, keys: list[str] | tuple[str, ...] = ()) -> int:
+    """Right after a job stops holding its slots: give them to the next waiting jobs
+    at once (the tenant's own, and any tenant's waiting for the same keys), not at
+    the relay's next run. Cheap when nothing waits."""
+    freed = admission.concurrency_keys(keys)
+    if not scheduler.anything_waiting([tenant_id], freed):
+        return 0
+    try:
+        # One slot of the tenant and one of each key came free: a few picks fill them
+        # (the relay sends whatever else may go), and a few tenants' locks suffice.
+        return dispatch_ready(len(freed) + 2, tenant_ids=[tenant_id], keys=freed)
+    except Exception as exc:  # noqa: BLE001 - the relay hands the slot on instead
+        log.warning("could not hand on the slots of tenant %s (%s); the relay will", tenant_id, exc)
+        db.session.rollback()
+        return 0
 
 
 # --- reading ----------------------------------------------------------------
@@ -339,8 +424,12 @@ def cancel(job: Job) -> Job:
     job.status, job.message, job.finished_at = "cancelled", "cancelled", now
     job.next_attempt_at = None
     add_event(job, "transition", "cancelled", data={"was": was})
+    held = job.dispatched_at is not None  # it held a slot (and its keys) until now
+    tenant_id, keys = job.tenant_id, list(job.flow_keys or ())
     db.session.commit()
     emit_job_update(job)
+    if held:
+        hand_on(tenant_id, keys)
     return job
 
 

@@ -10,6 +10,7 @@ token gone and stops.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,9 +20,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from hub.extensions import db
-from hub.jobs import events
+from hub.jobs import admission, events
 from hub.jobs import steps as job_steps
-from hub.jobs.ledger import add_event, commit_and_dispatch, dispatch, job_event_data
+from hub.jobs.ledger import add_event, commit_and_dispatch, dispatch, hand_on, job_event_data
 from hub.jobs.schema import dump_job
 from hub.jobs.types import JobCancelled, LeaseLost
 from hub.models import Job, utcnow
@@ -101,11 +102,20 @@ def claim(job_id: uuid.UUID, worker: str) -> JobRun | None:
     run = JobRun(job_id=job.id, tenant_id=job.tenant_id, type=job.type, payload=dict(job.payload),
                  attempt=job.attempts, max_attempts=job.max_attempts, request_id=job.request_id,
                  lease_token=token)
+    run.extra["flow_keys"] = list(job.flow_keys or ())
     # From being sent to a worker (or created, if it never had to wait in the outbox).
     sent = job.dispatched_at or job.created_at
     run.extra["queue_wait"] = (now - sent).total_seconds() if sent is not None else None
     _finish_step(job, committed)
     return run
+
+
+def pace_start(run: JobRun) -> None:
+    """Hold the attempt until its rate keys allow it to start (usually no wait: the
+    scheduler granted this start; a worker that was busy then may be late)."""
+    wait = admission.start_delay(run.extra.get("flow_keys", ()))
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _lost_or_cancelled(run: JobRun) -> Exception:
@@ -161,6 +171,7 @@ def succeed(run: JobRun, result: Any) -> None:
     payload, rooms = dump_job(job), job_rooms(job)
     commit_and_dispatch()  # with whatever the event's listeners queued
     emit(JOB_UPDATED, payload, rooms)
+    hand_on(run.tenant_id, job.flow_keys)
 
 
 def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
@@ -188,7 +199,9 @@ def fail(run: JobRun, code: str, message: str, retry_in: float | None) -> None:
     if values["status"] == "retrying" and retry_in <= current_app.config["JOB_SHORT_RETRY_SECONDS"]:
         # Short waits ride on a broker countdown; longer ones stay parked in the
         # database for the relay, out of reach of Redis's visibility timeout.
-        dispatch(job, countdown=retry_in)
+        if dispatch(job, countdown=retry_in):
+            return
+    hand_on(run.tenant_id, job.flow_keys)
 
 
 def release_cancelled(run: JobRun) -> None:
@@ -197,7 +210,9 @@ def release_cancelled(run: JobRun) -> None:
     if job is not None and job.lease_token == run.lease_token:
         job.lease_token = job.lease_expires_at = None
         add_event(job, "transition", f"attempt {run.attempt} stopped after cancel")
+        keys = list(job.flow_keys or ())
         db.session.commit()
+        hand_on(run.tenant_id, keys)
 
 
 def recover_expired_leases(batch: int) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from hub.models import STATUSES
+from hub.models import PRIORITIES, STATUSES
 from hub.realtime import JOB_UPDATED, emit, job_rooms
 from hub.web.fields import UTCDateTimeField
 
@@ -20,6 +20,13 @@ from hub.web.fields import UTCDateTimeField
 class JobErrorSchema(ma.Schema):
     code = ma.fields.String()
     message = ma.fields.String()
+
+
+class PriorityField(ma.fields.Field):
+    """Stored as its index (0 low, 1 normal, 2 high: higher runs first); shown by name."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return PRIORITIES[value if value is not None else 1]
 
 
 class JobSchema(ma.Schema):
@@ -42,6 +49,11 @@ class JobSchema(ma.Schema):
     request_id = ma.fields.String(allow_none=True)
     created_by = ma.fields.UUID(allow_none=True)
     notify = ma.fields.Boolean()
+    priority = PriorityField(metadata={"type": "string", "enum": list(PRIORITIES)})
+    waiting_for = ma.fields.String(allow_none=True, metadata={
+        "description": "The limit a waiting job is held back by: `tenant` (the plan's jobs at a "
+                       "time), or a flow-control key such as `smtp` or `webhook-endpoint:<id>`. "
+                       "Null when nothing holds it back. `message` says the same in words."})
     version = ma.fields.Integer(metadata={
         "description": "Grows on every write of the job. Of two copies of a job (a read, a "
                        "`job.updated` event), the one with the higher version is the newer."})

@@ -113,6 +113,9 @@ class JobContext(Protocol):
 
 
 Handler = Callable[[JobContext], Any]
+# The flow-control keys a job's attempts hold, from its payload and tenant (FLOW_LIMITS
+# limits them; hub/jobs/admission.py). Runs when the job is created, in its transaction.
+FlowKeys = Callable[[dict[str, Any], uuid.UUID], list[str]]
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class JobType:
     creatable: bool = True  # False: only the hub itself creates these (not POST /jobs)
     # For a type POST /jobs does not take: the endpoint that queues it, which its 422 names.
     created_through: str | None = None
+    flow_keys: FlowKeys | None = None
 
     def validate(self, payload: Any) -> dict[str, list[str]]:
         """Field errors of `payload` against the schema (empty when valid)."""
@@ -157,8 +161,8 @@ def _validator(name: str, schema: dict[str, Any]) -> jsonschema.Draft202012Valid
 
 def job_type(name: str, *, schema: dict[str, Any], description: str = "",
              queue: str = "default", retry: RetryPolicy | None = None,
-             creatable: bool = True,
-             created_through: str | None = None) -> Callable[[Handler], Handler]:
+             creatable: bool = True, created_through: str | None = None,
+             flow_keys: FlowKeys | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of job type `name`."""
     jsonschema.Draft202012Validator.check_schema(schema)
 
@@ -166,7 +170,7 @@ def job_type(name: str, *, schema: dict[str, Any], description: str = "",
         _registry[name] = JobType(name=name, handler=handler, schema=schema,
                                   description=description or (handler.__doc__ or "").strip(),
                                   queue=queue, retry=retry or RetryPolicy(), creatable=creatable,
-                                  created_through=created_through)
+                                  created_through=created_through, flow_keys=flow_keys)
         return handler
 
     return decorator

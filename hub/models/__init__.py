@@ -31,3 +31,6 @@ __all__ += ["CONNECTION_STATUSES", "Connection", "SyncRecord"]
 from hub.models.demo import DemoEffect  # noqa: E402
 
 __all__ += ["DemoEffect"]
+from hub.models.job import PRIORITIES, FlowRate, FlowTurn  # noqa: E402
+
+__all__ += ["PRIORITIES", "FlowRate", "FlowTurn"]

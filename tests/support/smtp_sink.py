@@ -10,7 +10,8 @@ not logged in with that user and password.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -26,6 +27,7 @@ class Received:
     message: EmailMessage
     tls: bool = False             # the session was encrypted when the message came
     login: str | None = None      # the user the client logged in as
+    at: float = field(default_factory=time.time)  # when the message was accepted
 
     @property
     def text(self) -> str:

@@ -57,7 +57,7 @@ class Jobs(MethodView):
         p = current_principal()
         quotas.check_job_creation_rate(p.tenant_id)
         job = job_actions.create(p.actor, data["type"], data["payload"], run_at=data["run_at"],
-                                 notify=data["notify"])
+                                 notify=data["notify"], priority=data["priority"])
         set_message("Job queued.")
         return job
 
@@ -103,8 +103,9 @@ class JobBatch(MethodView):
         against the tenant's creation rate: a batch that does not fit is refused whole.
         """
         p = current_principal()
-        specs = [intake.NewJob(j["type"], j["payload"], j["run_at"], j["notify"]) for j in data["jobs"]]
-        types = intake.validate(specs, batch=True)  # an invalid batch counts nothing
+        specs = [intake.NewJob(j["type"], j["payload"], j["run_at"], j["notify"], priority=j["priority"])
+                 for j in data["jobs"]]
+        types = intake.validate(specs, batch=True, tenant_id=p.tenant_id)  # an invalid batch counts nothing
         quotas.check_job_creation_rate(p.tenant_id, cost=len(specs))
         queued = job_actions.create_batch(p.actor, specs, types)
         set_message(f"{len(queued)} jobs queued.")

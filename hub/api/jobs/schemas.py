@@ -3,7 +3,7 @@ from flask import current_app
 
 from hub.api.schemas import UTCDateTimeField
 from hub.jobs.schema import JobErrorSchema, JobSchema  # noqa: F401 - the jobs resource's schemas
-from hub.models import STATUSES
+from hub.models import PRIORITIES, STATUSES
 from hub.web.envelope import PaginationArgsSchema
 from hub.web.fields import JSONBoolean
 
@@ -18,6 +18,11 @@ class JobCreateSchema(ma.Schema):
                                                        "at most a year ahead, else 422."})
     notify = JSONBoolean(load_default=False,
                                metadata={"description": "Email me when the job finishes."})
+    priority = ma.fields.String(
+        load_default="normal", validate=ma.validate.OneOf(PRIORITIES),
+        metadata={"description": "Order among the tenant's own waiting jobs (`high` first); never "
+                                 "ahead of other tenants' turns. Above the tier's `max_priority` "
+                                 "is 422."})
 
 
 class JobBatchSchema(ma.Schema):

@@ -264,6 +264,7 @@ def _content(payload: dict[str, Any]) -> tuple[str, str, str | None]:
 
 
 @job_type(EMAIL_JOB, schema=PAYLOAD_SCHEMA, queue="email", retry=RETRY, creatable=False,
+          flow_keys=lambda payload, tenant_id: ["smtp"],
           created_through="POST /api/v1/emails",
           description="Send one email over SMTP (queued by POST /emails and by the hub itself).")
 def send_email(ctx: JobContext) -> dict[str, Any]:

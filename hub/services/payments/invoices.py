@@ -37,6 +37,14 @@ def tenant_for(kind: str, stripe_id: str | None) -> uuid.UUID | None:
         StripeLink.kind == kind, StripeLink.stripe_id == stripe_id))
 
 
+def stripe_flow_keys(payload: Any, tenant_id: uuid.UUID) -> list[str]:
+    """The flow-control key of the Stripe account a tenant's payment jobs call: its
+    connected account, else the platform's (FLOW_LIMITS `stripe:*` paces each)."""
+    account = db.session.scalar(select(StripeLink.stripe_id).where(
+        StripeLink.tenant_id == tenant_id, StripeLink.kind == "account").limit(1))
+    return [f"stripe:{account or 'platform'}"]
+
+
 def ensure_link(tenant_id: uuid.UUID, kind: str, stripe_id: str,
                 created_by: uuid.UUID | None = None) -> tuple[StripeLink, bool]:
     """Link a Stripe id to the tenant (in the caller's transaction); (link, created).

@@ -30,7 +30,7 @@ from hub.models import Job, utcnow
 from hub.models.base import paginate
 from hub.models.payment import Invoice, Reconciliation, StripeLink
 from hub.realtime import notify_tenant
-from hub.services.payments import stripe_settings
+from hub.services.payments import invoices, stripe_settings
 from hub.services.payments.matching import InvoiceRef, Matcher
 from hub.web.errors import NotFound, ValidationFailed
 
@@ -211,6 +211,7 @@ class _Progress:
 
 @job_type(RECONCILE, schema=SCHEMA, queue="payments",
           retry=RetryPolicy(max_attempts=6, base_delay=30.0, max_delay=1800.0),
+          flow_keys=invoices.stripe_flow_keys,
           description="Match the period's Stripe balance transactions and payouts to the tenant's "
                       "invoices and store the report.")
 def reconcile(ctx: JobContext) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from hub.models import Job, Tenant, utcnow
 from hub.models.payment import StripeEvent, StripeLink
 from hub.services.payments import invoice_updates as invoice_sync
 from hub.services.payments import stripe_settings
-from hub.services.payments.invoices import tenant_for
+from hub.services.payments.invoices import stripe_flow_keys, tenant_for
 from hub.web.errors import BadRequest, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ SCHEMA = {"type": "object", "additionalProperties": False, "required": ["event_i
           "properties": {"event_id": {"type": "string", "minLength": 1, "maxLength": 255}}}
 
 
-@job_type(PROCESS_EVENT, schema=SCHEMA, queue="payments", creatable=False,
+@job_type(PROCESS_EVENT, schema=SCHEMA, queue="payments", creatable=False, flow_keys=stripe_flow_keys,
           retry=RetryPolicy(max_attempts=8, base_delay=5.0, max_delay=900.0),
           description="Apply one Stripe webhook event to the tenant's invoices (internal).")
 def process_event(ctx: JobContext) -> dict[str, Any]:

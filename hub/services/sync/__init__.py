@@ -65,6 +65,7 @@ def http_client(config: Any) -> HttpClient:
 
 
 @job_type(SYNC_JOB, schema=SCHEMA, queue="sync", retry=POLICY, creatable=False,
+          flow_keys=lambda payload, tenant_id: [f"connection:{payload['connection_id']}"],
           created_through="POST /api/v1/connections/{connection_id}/sync",
           description="Sync one connection (internal: POST /connections/{id}/sync and schedules).")
 def run_sync(ctx: JobContext) -> dict[str, Any]:

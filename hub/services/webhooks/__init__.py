@@ -164,7 +164,7 @@ def get_delivery(tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDeliver
 def _queue(delivery: WebhookDelivery, request_id: str | None) -> Job:
     """Add the webhook.deliver job for a delivery to the session, with the configured schedule."""
     job = jobs.create_job(delivery.tenant_id, DELIVER_JOB, {"delivery_id": str(delivery.id)},
-                          internal=True)
+                          internal=True, flow_keys=[f"webhook-endpoint:{delivery.endpoint_id}"])
     # The attempt budget follows WEBHOOK_RETRY_SCHEDULE: one attempt, then one per wait.
     job.max_attempts = len(current_app.config["WEBHOOK_RETRY_SCHEDULE"]) + 1
     job.request_id = request_id  # the correlation id of what caused the event, also in a worker
