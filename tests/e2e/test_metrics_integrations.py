@@ -4,29 +4,13 @@ had to disable."""
 from __future__ import annotations
 
 import pytest
-import requests
 from localservices import free_port
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.metrics import parse, scrape, value
 from tests.support.processes import wait_until
 from tests.webhooks.conftest import WORKER_SETTINGS, Receiver, create_endpoint
 
 pytestmark = pytest.mark.e2e
-
-
-def scrape(url: str, **kw) -> dict[str, list]:
-    resp = requests.get(url, timeout=10, **kw)
-    assert resp.status_code == 200, resp.text
-    found: dict[str, list] = {}
-    for family in text_string_to_metric_families(resp.text):
-        for s in family.samples:
-            found.setdefault(s.name, []).append(s)
-    return found
-
-
-def value(found: dict[str, list], name: str, **labels) -> float:
-    return sum(s.value for s in found.get(name, [])
-               if all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 def test_webhook_deliveries_and_endpoint_calls_are_counted_per_tenant_when_asked(
@@ -64,11 +48,7 @@ def test_webhook_deliveries_and_endpoint_calls_are_counted_per_tenant_when_asked
         # The API counts endpoints the hub switched off, not those a person did.
         app.config["METRICS_CACHE_SECONDS"] = 0
         try:
-            resp = client.get("/metrics")
-            api = {}
-            for family in text_string_to_metric_families(resp.get_data(as_text=True)):
-                for s in family.samples:
-                    api.setdefault(s.name, []).append(s)
+            api = parse(client.get("/metrics").get_data(as_text=True))
         finally:
             app.config["METRICS_CACHE_SECONDS"] = 5.0
         assert value(api, "hub_webhook_endpoints_disabled") == 1

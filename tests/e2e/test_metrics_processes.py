@@ -7,28 +7,13 @@ import uuid
 import pytest
 import requests
 from localservices import free_port
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.helpers import PASSWORD
+from tests.support.metrics import scrape, value
 from tests.support.processes import WebHub, wait_until
 from tests.support.socket_client import connect
 
 pytestmark = pytest.mark.e2e
-
-
-def scrape(url: str) -> dict[str, list]:
-    resp = requests.get(url, timeout=10)
-    assert resp.status_code == 200, resp.text
-    found: dict[str, list] = {}
-    for family in text_string_to_metric_families(resp.text):
-        for s in family.samples:
-            found.setdefault(s.name, []).append(s)
-    return found
-
-
-def value(found: dict[str, list], name: str, **labels) -> float:
-    return sum(s.value for s in found.get(name, [])
-               if all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 def test_the_apis_metrics_add_up_every_process_and_count_open_sockets(app, base_config, process_logs):

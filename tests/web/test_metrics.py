@@ -5,26 +5,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from hub.config import ConfigError, check_config, load_config
 from tests.support.helpers import PRODUCTION_SETTINGS, assert_error
+from tests.support.metrics import parse, value
 
 
 def samples(client, **kw) -> dict[str, list]:
     resp = client.get("/metrics", **kw)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.headers["Content-Type"].startswith("text/plain")
-    out: dict[str, list] = {}
-    for family in text_string_to_metric_families(resp.get_data(as_text=True)):
-        for s in family.samples:
-            out.setdefault(s.name, []).append(s)
-    return out
-
-
-def value(found: dict[str, list], name: str, **labels) -> float:
-    return sum(s.value for s in found.get(name, [])
-               if all(s.labels.get(k) == v for k, v in labels.items()))
+    return parse(resp.get_data(as_text=True))
 
 
 @pytest.fixture
