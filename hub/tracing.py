@@ -117,7 +117,10 @@ def _instrument_libraries(app: Flask) -> None:
         SQLAlchemyInstrumentor().instrument(engine=db.engine, skip_dep_check=True)
     RedisInstrumentor().instrument()
     RequestsInstrumentor().instrument()   # Stripe's client
-    URLLib3Instrumentor().instrument()    # outbound webhooks and connectors, boto3 (S3)
+    # Outbound webhooks and connectors, boto3 (S3). Spans keep the origin only: a
+    # tenant's webhook URL can carry its secret in the path (Slack-style), and a
+    # connector's query its API key.
+    URLLib3Instrumentor().instrument(url_filter=origin_only)
     event.listen(Job, "before_insert", _stamp_traceparent)
 
 
@@ -207,3 +210,15 @@ class QuietTicksSampler:
 
     def get_description(self) -> str:
         return f"QuietTicks({self.base.get_description()})"
+
+
+def origin_only(url: str) -> str:
+    """`https://hooks.example/T0/B0/secret?k=v` → `https://hooks.example/`: what a span may say."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/"

@@ -101,6 +101,9 @@ class LeaseKeeper:
             owned = job_runs.renew_lease(run)
         except Exception as exc:  # noqa: BLE001 - a failed renewal is retried next tick
             log.warning("lease renewal of job %s failed: %s", run.job_id, exc)
+            # This thread keeps one session for the process's life: a failed statement
+            # leaves it needing a rollback, and every later renewal would fail with it.
+            db.session.remove()
             return
         with self.lock:
             if run.job_id in self.runs:

@@ -184,8 +184,12 @@ def commit_and_dispatch(*, expire: bool = True) -> None:
         session.expire_on_commit = keep
     for payload, rooms in updates:
         emit(JOB_UPDATED, payload, rooms)
-    for message in messages:
-        _send_or_release(message, message.countdown)
+    for i, message in enumerate(messages):
+        if not _send_or_release(message, message.countdown):
+            # The broker is down: the rest go back to the outbox at once rather than
+            # each waiting out its own connection timeout; the relay sends them all.
+            _release([m.job_id for m in messages[i + 1:]])
+            break
 
 
 def _confirm_slots(reserved: list[Job]) -> dict[uuid.UUID, float]:
@@ -319,9 +323,22 @@ def _send_or_release(message: Message, countdown: float | None = None) -> bool:
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job in the outbox
         log.warning("could not dispatch job %s (%s); the relay will retry", message.job_id, exc)
         db.session.rollback()
-        db.session.execute(update(Job).where(Job.id == message.job_id).values(dispatched_at=None))
+        # Only if still waiting to start: a publish can fail after the message reached
+        # Redis, and a worker may have claimed the job already.
+        db.session.execute(update(Job).where(Job.id == message.job_id,
+                                             Job.status.in_(("queued", "retrying")))
+                           .values(dispatched_at=None))
         db.session.commit()
         return False
+
+
+def _release(job_ids: list[uuid.UUID]) -> None:
+    """Jobs reserved but not sent (the broker is down): back to the outbox, unless a
+    worker has claimed one meanwhile."""
+    if job_ids:
+        db.session.execute(update(Job).where(Job.id.in_(job_ids), Job.status.in_(("queued", "retrying")))
+                           .values(dispatched_at=None))
+        db.session.commit()
 
 
 def _emit_rows(rows: list[Any]) -> None:
@@ -340,8 +357,12 @@ def send_to_broker(message: Message, countdown: float | None = None, *, producer
     with tracing.dispatching(str(message.job_id), message.type, str(message.tenant_id),
                              message.request_id, message.traceparent, headers):
         # Named after the job type, with the job and tenant as arguments: what Flower shows.
+        # A type this hub no longer knows goes under the generic name the workers always
+        # register, so a worker claims it and fails it (UNKNOWN_JOB_TYPE) instead of
+        # Celery discarding a message for an unregistered task while the job keeps its slot.
+        task_name = message.type if get_job_type(message.type) is not None else RUN_TASK
         celery_app.send_task(
-            message.type, kwargs={"job_id": str(message.job_id), "tenant_id": str(message.tenant_id)},
+            task_name, kwargs={"job_id": str(message.job_id), "tenant_id": str(message.tenant_id)},
             task_id=str(message.job_id), queue=message.queue,
             countdown=countdown if countdown and countdown > 0 else None,
             # The ledger holds results; not subscribing to Celery's result keeps
@@ -373,9 +394,7 @@ def dispatch_ready(batch: int = 200, *, grace: timedelta = timedelta(0),
     for message in messages:
         if not _send_or_release(message, message.countdown):
             # The broker is down: leave the rest in the outbox for the next run.
-            rest = [m.job_id for m in messages[sent + 1:]]
-            db.session.execute(update(Job).where(Job.id.in_(rest)).values(dispatched_at=None))
-            db.session.commit()
+            _release([m.job_id for m in messages[sent + 1:]])
             break
         sent += 1
     return sent

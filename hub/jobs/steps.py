@@ -45,8 +45,12 @@ def _statement(where: str, keys: tuple[str, ...], nulls: tuple[str, ...], messag
     jobs, events = Job.__table__, JobEvent.__table__
     c = jobs.c
     if where == CLAIM:
+        # Only a job that was sent (`dispatched_at` set): a message left over for a
+        # job that is back in the outbox (cancelled and retried, a publish that
+        # failed after reaching Redis) would otherwise run it outside every slot.
         condition = and_(c.id == bindparam("w_id", type_=c.id.type),
                          c.status.in_(("queued", "retrying")),
+                         c.dispatched_at.is_not(None),
                          or_(c.next_attempt_at.is_(None),
                              c.next_attempt_at <= bindparam("w_due", type_=c.next_attempt_at.type)))
         extra = {"attempts": c.attempts + 1,

@@ -152,6 +152,9 @@ def bulk(action: str, actor: audit.Actor, f: JobFilter, *, dry_run: bool,
     change = job_actions.retry if action == "retry" else job_actions.cancel
     for job_id in ids:
         job = db.session.get(Job, job_id)
+        if job is None:  # purged since it was selected
+            summary["skipped"] += 1
+            continue
         try:
             change(actor, job)
             summary["done"] += 1

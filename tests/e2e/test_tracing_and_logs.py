@@ -106,6 +106,9 @@ def test_one_trace_runs_from_the_request_through_the_worker_to_the_webhook_call(
         (call,) = by_name["webhook POST"]
         assert call["attributes"]["hub.outcome"] == "ok"
         assert hook.headers["traceparent"].split("-")[1] == trace_id
+        # The endpoint's URL is the tenant's secret: the client span keeps its origin only.
+        urls = [str(v) for s in spans for k, v in s["attributes"].items() if k in ("url.full", "http.url")]
+        assert urls and not [u for u in urls if "/hook" in u], urls
     finally:
         receiver.close()
 

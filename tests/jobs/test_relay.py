@@ -129,3 +129,20 @@ def test_retention_deletes_old_finished_jobs_and_their_events(app_ctx, owner):
     assert jobs.purge_finished(timedelta(days=30)) == 1
     assert _job(old) is None and _job(recent) is not None and _job(active) is not None
     assert db.session.scalars(select(JobEvent).where(JobEvent.job_id == uuid.UUID(old))).all() == []
+
+
+def test_a_leftover_message_cannot_run_a_job_that_is_back_in_the_outbox(app_ctx, owner):
+    """A job cancelled and retried while its tenant is full waits in the outbox; the message
+    its first dispatch left in Redis must not start it outside every slot and key."""
+    from hub.jobs import runs
+
+    job_id = owner.post("/api/v1/jobs", json=DEMO).get_json()["data"]["id"]
+    job = _job(job_id)
+    job.dispatched_at = None  # what cancel + retry into a full tenant leaves behind
+    job.created_at = utcnow() - timedelta(minutes=1)  # past the creator's own dispatch grace
+    db.session.commit()
+    assert runs.claim(uuid.UUID(job_id), "leftover-worker") is None
+    job = _job(job_id)
+    assert (job.status, job.attempts, job.dispatched_at) == ("queued", 0, None)
+    assert jobs.relay()["dispatched"] == 1  # the scheduler sends it afresh, in its turn
+    assert runs.claim(uuid.UUID(job_id), "worker") is not None
