@@ -44,7 +44,12 @@ def test_staff_see_failures_by_cause_and_retry_a_group_after_its_count(
     page.screenshot(path=str(screenshot_dir / "operations-desktop.png"), full_page=True)
     page.get_by_role("button", name="Retry 2 jobs now").click()
     expect(page.get_by_text("2 jobs retried.")).to_be_visible()
-    assert [customer.job(j)["status"] for j in ids] == ["queued", "queued", "failed"]
+    # The two retried are queued again (the stack's worker may already have run them);
+    # the one with another cause is untouched.
+    statuses = [customer.job(j)["status"] for j in ids]
+    assert statuses[0] in ("queued", "running", "succeeded") and statuses[1] in ("queued", "running",
+                                                                                "succeeded"), statuses
+    assert statuses[2] == "failed"
     expect(page.locator('tr[data-ops-group="demo.sleep SMTP_REJECTED"]')).to_have_count(0)
 
     page.set_viewport_size({"width": 360, "height": 740})
