@@ -6,6 +6,7 @@ The modules beside this one:
 
 - `types`: declaring a job type (`@job_type`), its payload schema and retry policy;
 - `ledger`: creating and dispatching (the outbox);
+- `intake`: the API's fast path for new jobs, one or a batch: one statement writes them;
 - `outbox`: the relay, sending later what could not be sent at commit, recovering leases;
 - `scheduler`: which waiting job goes next: tenants in turns, priorities inside a turn;
 - `admission`: what fits: tenant slots and flow-control keys (FLOW_LIMITS), under locks;
