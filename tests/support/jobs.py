@@ -55,7 +55,7 @@ def run_queued_jobs(app: Any = None, job_type: str | None = None) -> list[str]:
                 from hub.extensions import db
 
                 db.session.remove()
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from hub.extensions import db
     from hub.jobs import runs
@@ -72,7 +72,10 @@ def run_queued_jobs(app: Any = None, job_type: str | None = None) -> list[str]:
         if not ids:
             return [str(i) for i in ran]
         for job_id in ids:
-            db.session.execute(Job.__table__.update().where(Job.id == job_id).values(next_attempt_at=None))
+            # As a worker receiving the job's message: due now, and sent (a worker only
+            # claims a job the ledger dispatched).
+            db.session.execute(Job.__table__.update().where(Job.id == job_id).values(
+                next_attempt_at=None, dispatched_at=func.coalesce(Job.dispatched_at, func.now())))
             db.session.commit()
             run = runs.claim(job_id, "test-inline")
             ran.append(job_id)
